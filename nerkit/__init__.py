@@ -1,0 +1,20 @@
+"""nerkit: the shared data, scheme, feature, metric and decoding code behind the NER scripts.
+
+One job per module:
+
+- ``corpus``: the ``Sentence`` every module passes around;
+- ``files``: safe reading and atomic writing;
+- ``errors``: the user-fixable error type and the CLI boundary;
+- ``schemes``: IOB1 / IOB2 / BIOES detection, conversion and repair;
+- ``words``: the offset-keeping word tokeniser and sentence splitter used for raw text;
+- ``formats``: readers and writers for every file format;
+- ``stats``: corpus statistics and class weights;
+- ``data``: building a ``datasets.DatasetDict`` from files, folders or the hub;
+- ``features``: sub-word tokenisation, label alignment, windows and document context;
+- ``decoding``: windows merged back into one tag per word, argmax or constrained Viterbi;
+- ``metrics``: seqeval scores and reports, offline;
+- ``arguments``: the argument dataclasses both training scripts share;
+- ``predictions``: writing word-aligned predictions.
+"""
+
+__version__ = "0.1.0"

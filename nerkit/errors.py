@@ -1,0 +1,61 @@
+"""Errors the user can fix, and the one place where they become a CLI exit.
+
+Every reader raises :class:`NerDataError` with the file, the line (or document and character offset) and the
+problem. Scripts wrap ``main()`` in :func:`exit_on_user_error`, which prints that one line on stderr and
+exits with status 2, without a traceback. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, Optional, TypeVar
+
+EXIT_USAGE = 2
+
+F = TypeVar("F", bound=Callable)
+
+
+class NerDataError(Exception):
+    """A problem in the user's data or arguments: ``path:line: message``.
+
+    >>> str(NerDataError("tag 'B_PER' is not a tag", path="train.txt", line=12))
+    "train.txt:12: tag 'B_PER' is not a tag"
+    """
+
+    def __init__(self, message: str, path: Optional[str] = None, line: Optional[int] = None, where: Optional[str] = None):
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.where = where  # free-form position when there is no line: "document 123, offset 45"
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        location = ""
+        if self.path is not None:
+            location = self.path
+            if self.line is not None:
+                location += f":{self.line}"
+            if self.where:
+                location += f" ({self.where})"
+            location += ": "
+        elif self.where:
+            location = f"{self.where}: "
+        return location + self.message
+
+
+def exit_on_user_error(main: F) -> F:
+    """Decorate a script's ``main`` so user errors print one line and exit 2 instead of a traceback."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except NerDataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,86 @@
+"""Reading the user's files safely and writing ours atomically.
+
+- :func:`read_text` decodes with the given encoding, strips a UTF-8 BOM, tolerates CRLF, and turns
+  undecodable bytes or NUL bytes into a :class:`NerDataError` naming the file and line.
+- :func:`atomic_write` writes to a temporary file beside the target and renames it at the end, so an
+  interrupted run leaves the old file or the new one, never half of one.
+- :func:`safe_join` keeps paths named inside data files (BRAT, dataset folders) inside their folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator, List, Union
+
+from .errors import NerDataError
+
+PathLike = Union[str, os.PathLike]
+
+
+def read_text(path: PathLike, encoding: str = "utf-8") -> str:
+    """The whole file as text with ``\\n`` line ends and no BOM; a clear error for bad bytes."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NerDataError("file not found", path=str(path)) from None
+    except IsADirectoryError:
+        raise NerDataError("is a folder, expected a file", path=str(path)) from None
+    except PermissionError:
+        raise NerDataError("permission denied", path=str(path)) from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise NerDataError(
+            f"byte 0x{data[error.start]:02x} cannot be decoded as {encoding} (try --encoding latin-1)",
+            path=str(path),
+            line=line,
+        ) from None
+    except LookupError:
+        raise NerDataError(f"unknown encoding {encoding!r}", path=str(path)) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise NerDataError("NUL byte in a text file (binary file or wrong --encoding?)", path=str(path), line=line)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_lines(path: PathLike, encoding: str = "utf-8") -> List[str]:
+    """Lines without their line ends (see :func:`read_text`)."""
+    text = read_text(path, encoding)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike, mode: str = "w", encoding: str = "utf-8") -> Iterator:
+    """Open a temporary file beside ``path``; rename it over ``path`` only when the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(handle, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else "\n") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def safe_join(folder: PathLike, name: str) -> Path:
+    """``folder/name``, refusing a name that would leave ``folder`` (``../``, absolute paths, symlinks out)."""
+    base = Path(folder).resolve()
+    candidate = (base / name).resolve()
+    if candidate != base and base not in candidate.parents:
+        raise NerDataError(f"path {name!r} escapes the folder it was given in", path=str(folder))
+    return candidate

@@ -1,0 +1,104 @@
+"""Readers and writers for every word-level NER format, behind one registry.
+
+Each format module has ``read(path, options) -> Iterator[Sentence]`` and ``write(sentences, path, options)``.
+Readers validate tags (``nerkit.schemes.split_tag``) and raise :class:`nerkit.errors.NerDataError` with file
+and line; writers go through :func:`nerkit.files.atomic_write`.
+
+=============  ===========================================================  =======================
+format         what                                                          guessed from
+=============  ===========================================================  =======================
+conll          token/tag columns, space or TAB, ``-DOCSTART-`` documents    .conll .txt .iob .bio ...
+text_labels    ``text.txt`` + ``labels.txt``, one sentence per line         text*.txt with labels*.txt
+json           JSON lines (or a JSON list) of ``tokens`` + ``ner_tags``     .json .jsonl
+csv            CSV with ``tokens`` and ``ner_tags`` columns                 .csv
+offsets        spaCy style: ``{"text", "entities": [[start, end, label]]}`` .spacy.jsonl / by content
+brat           folder of ``.txt`` + ``.ann`` standoff files                 a folder holding .ann
+=============  ===========================================================  =======================
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence
+
+from ..corpus import Sentence
+from ..errors import NerDataError
+
+FORMATS = ("conll", "text_labels", "json", "csv", "offsets", "brat")
+_MODULES = {
+    "conll": "conll",
+    "text_labels": "text_labels",
+    "json": "tabular",
+    "csv": "tabular",
+    "offsets": "offsets",
+    "brat": "brat",
+}
+
+
+@dataclass
+class ReadReport:
+    """What a reader noticed and resolved without failing: counts plus one line per notable event."""
+
+    counts: Counter = field(default_factory=Counter)
+    notes: List[str] = field(default_factory=list)
+
+    def note(self, message: str, kind: str = "note") -> None:
+        self.counts[kind] += 1
+        self.notes.append(message)
+
+
+@dataclass
+class FormatOptions:
+    """Options shared by readers and writers; each format uses the ones that apply to it."""
+
+    encoding: str = "utf-8"
+    token_column: int = 0  # conll: which column holds the word
+    tag_column: int = -1  # conll: which column holds the tag
+    delimiter: Optional[str] = None  # conll: None = any run of spaces/TABs; writing uses a space
+    tokens_field: Optional[str] = None  # json/csv: None = "tokens", or the one unambiguous list-of-words field
+    tags_field: Optional[str] = None  # json/csv: None = "ner_tags", or the one unambiguous tags field
+    label_list: Optional[Sequence[str]] = None  # json/csv: names for integer tags
+    report: ReadReport = field(default_factory=ReadReport)
+
+
+def _module(format_name: str):
+    if format_name not in _MODULES:
+        raise NerDataError(f"unknown format {format_name!r} (choose from {', '.join(FORMATS)})")
+    return importlib.import_module(f"{__name__}.{_MODULES[format_name]}")
+
+
+def guess_format(path) -> str:
+    """The format a path most likely holds; a clear error when nothing fits."""
+    path = Path(path)
+    if path.is_dir():
+        if any(path.glob("*.ann")):
+            return "brat"
+        if any(path.glob("text*.txt")) and any(path.glob("labels*.txt")):
+            return "text_labels"
+        raise NerDataError("cannot tell the format of this folder (give --input_format)", path=str(path))
+    name = path.name.lower()
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith((".json", ".jsonl", ".ndjson")):
+        return _module("offsets").sniff_json_format(path)
+    if name.startswith("text") and name.endswith(".txt") and path.with_name("labels" + path.name[4:]).exists():
+        return "text_labels"
+    return "conll"
+
+
+def read_sentences(path, format: Optional[str] = None, options: Optional[FormatOptions] = None) -> List[Sentence]:
+    """All sentences of ``path`` in ``format`` (guessed when None)."""
+    options = options or FormatOptions()
+    format = format or guess_format(path)
+    sentences = list(_module(format).read(Path(path), options))
+    if not sentences:
+        raise NerDataError("no sentences found (empty input)", path=str(path))
+    return sentences
+
+
+def write_sentences(sentences: Iterable[Sentence], path, format: str, options: Optional[FormatOptions] = None) -> None:
+    """Write ``sentences`` to ``path`` in ``format``, atomically."""
+    _module(format).write(list(sentences), Path(path), options or FormatOptions())
