@@ -70,11 +70,24 @@ def atomic_write(path: PathLike, mode: str = "w", encoding: str = "utf-8") -> It
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have (or keep the
+        # mode of the file it replaces).
+        os.chmod(temporary, _mode_for(path))
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits of ``path`` if it exists, else ``0o666`` less the process umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def safe_join(folder: PathLike, name: str) -> Path:
