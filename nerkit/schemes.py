@@ -112,6 +112,8 @@ class _IOB2(TaggingScheme):
     def allowed(self, previous, tag):
         if tag is None or tag == "O" or tag.startswith("B-"):
             return True
+        if not tag.startswith("I-"):
+            return False  # E-/S- are not IOB2 tags (repair rewrites them)
         # I-X continues a B-X or I-X only.
         return previous is not None and previous != "O" and previous[2:] == tag[2:]
 
@@ -134,6 +136,8 @@ class _IOB1(TaggingScheme):
     def allowed(self, previous, tag):
         if tag is None or tag == "O" or tag.startswith("I-"):
             return True
+        if not tag.startswith("B-"):
+            return False  # E-/S- are not IOB1 tags (repair rewrites them)
         # B-X only separates two adjacent entities of the same type.
         return previous is not None and previous != "O" and previous[2:] == tag[2:]
 
