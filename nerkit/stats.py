@@ -1,0 +1,338 @@
+"""Corpus statistics, class weights and tag-sequence validation.
+
+- :func:`validate` reads a corpus in its tagging scheme (detected or given), repairs invalid sequences
+  (``I-PER`` after ``O`` in IOB2, an unclosed ``B-`` in BIOES, ...) and counts the repairs; with
+  ``strict=True`` the first one is an error naming the file and line instead.
+- :func:`corpus_stats` counts sentences, tokens, documents, entities per type and labels, summarises
+  sentence lengths in words (and sub-words, given a Hugging Face tokenizer) and computes class weights.
+  Everything it returns is plain JSON (``json.dumps`` works on it as is).
+- :func:`format_stats` turns those statistics into a table for the terminal.
+
+Nothing here imports ``transformers``: a tokenizer is only ever passed in.
+
+>>> from nerkit.corpus import Sentence
+>>> corpus = [Sentence(["Ada", "Lovelace", "met", "Babbage"], ["B-PER", "I-PER", "O", "B-PER"], document_id="d1")]
+>>> stats = corpus_stats(corpus)
+>>> stats["entities"], stats["labels"], stats["scheme"]
+({'PER': 2}, {'O': 1, 'B-PER': 2, 'I-PER': 1}, 'IOB2')
+>>> stats["class_weights"]  # N / (K * n_l) with N = 4 tokens, K = 3 labels present
+{'O': 1.3333333333333333, 'B-PER': 0.6666666666666666, 'I-PER': 1.3333333333333333}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from collections import Counter
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from .corpus import Sentence
+from .errors import NerDataError
+from .schemes import PREFIXES, detect_scheme, first_violation, get_scheme, get_spans, repair, split_tag
+
+# Sentences handed to the tokenizer per call: large enough for the fast tokenizer's batching to pay off,
+# small enough to keep the encodings of one batch in memory.
+TOKENIZER_BATCH = 1000
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class ValidationReport:
+    """What :func:`validate` found: the scheme it read the tags in and the repairs it made.
+
+    ``repairs`` counts changed tags, ``repaired_sentences`` the sentences holding at least one; ``examples``
+    holds the first few as ``file:line: ...`` lines.
+    """
+
+    scheme: str
+    detected: bool
+    repairs: int = 0
+    repaired_sentences: int = 0
+    examples: List[str] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _location(sentence: Sentence, path, position: int) -> Tuple[Optional[str], Optional[int], Optional[str]]:
+    """(path, line, where) of a sentence for an error message; ``where`` when the line is unknown."""
+    path = sentence.extra.get("path", path) if sentence.extra else path
+    if sentence.line is not None:
+        return (None if path is None else str(path)), sentence.line, None
+    where = f"sentence {position + 1}"
+    if sentence.document_id:
+        where += f" (document {sentence.document_id})"
+    return (None if path is None else str(path)), None, where
+
+
+def _describe(location: Tuple[Optional[str], Optional[int], Optional[str]]) -> str:
+    path, line, where = location
+    return str(NerDataError("", path=path, line=line, where=where)).rstrip(": ")
+
+
+def validate(sentences: Sequence[Sentence], scheme=None, strict: bool = False, path=None, max_examples: int = 5):
+    """Check and repair the tags of ``sentences``; returns ``(sentences, ValidationReport)``.
+
+    The scheme is detected from the corpus when ``scheme`` is None (``nerkit.schemes.detect_scheme``).
+    Each sentence whose tags the scheme does not allow is replaced by a copy with the repaired tags
+    (``nerkit.schemes.repair``: same entities, conlleval reading); the others are returned as they are.
+    With ``strict=True`` the first invalid sentence raises :class:`NerDataError` naming ``path`` (or the
+    sentence's own ``extra["path"]``), the sentence's first line and the offending tag.
+
+    >>> fixed, report = validate([Sentence(["a", "b"], ["O", "I-ORG"], line=3)], scheme="iob2", path="x.conll")
+    >>> fixed[0].ner_tags, report.repairs, report.examples
+    (['O', 'B-ORG'], 1, ["x.conll:3: word 2 'b': I-ORG -> B-ORG"])
+    >>> validate([Sentence(["a", "b"], ["O", "I-ORG"], line=3)], scheme="iob2", strict=True, path="x.conll")
+    Traceback (most recent call last):
+    ...
+    nerkit.errors.NerDataError: x.conll:3: word 2 'b': tag 'I-ORG' cannot follow 'O' in IOB2 (--strict; without it the tag is repaired)
+    """
+    sentences = list(sentences)
+    for position, sentence in enumerate(sentences):
+        _check_sentence(sentence, path, position)
+    detected = scheme is None
+    scheme = detect_scheme(s.ner_tags for s in sentences) if detected else get_scheme(scheme)
+    report = ValidationReport(scheme=scheme.name, detected=detected)
+    result: List[Sentence] = []
+    for position, sentence in enumerate(sentences):
+        fixed, changed = repair(sentence.ner_tags, scheme)
+        if not changed:
+            result.append(sentence)
+            continue
+        location = _location(sentence, path, position)
+        if strict:
+            index = first_violation(sentence.ner_tags, scheme)
+            if index is None:  # repair and first_violation agree (tested); guard anyway
+                index = next(i for i, (old, new) in enumerate(zip(sentence.ner_tags, fixed)) if old != new)
+            previous = sentence.ner_tags[index - 1] if index > 0 else "the sentence start"
+            follows = f"follow {previous!r}" if index > 0 else "open a sentence"
+            if index == len(sentence) - 1 and scheme.allowed(previous if index > 0 else None, sentence.ner_tags[index]):
+                follows = "end a sentence"
+            raise NerDataError(
+                f"word {index + 1} {sentence.tokens[index]!r}: tag {sentence.ner_tags[index]!r} cannot {follows} in "
+                f"{scheme.name} (--strict; without it the tag is repaired)",
+                path=location[0],
+                line=location[1],
+                where=location[2],
+            )
+        report.repairs += changed
+        report.repaired_sentences += 1
+        if len(report.examples) < max_examples:
+            diffs = [
+                f"word {i + 1} {sentence.tokens[i]!r}: {old} -> {new}"
+                for i, (old, new) in enumerate(zip(sentence.ner_tags, fixed))
+                if old != new
+            ]
+            report.examples.append(f"{_describe(location)}: {'; '.join(diffs)}")
+        result.append(dataclasses.replace(sentence, ner_tags=fixed))
+    return result, report
+
+
+def _check_sentence(sentence: Sentence, path, position: int) -> None:
+    """Words and tags line up and every tag is a tag: readers check this already, sentences built in code
+    may not have been."""
+    if len(sentence.tokens) != len(sentence.ner_tags):
+        path, line, where = _location(sentence, path, position)
+        raise NerDataError(f"{len(sentence.tokens)} words but {len(sentence.ner_tags)} tags", path=path, line=line, where=where)
+    for index, tag in enumerate(sentence.ner_tags):
+        try:
+            split_tag(tag)
+        except (ValueError, TypeError):
+            path, line, where = _location(sentence, path, position)
+            raise NerDataError(f"word {index + 1}: {tag!r} is not a tag (expected O or B-/I-/E-/S- followed by a type)", path=path, line=line, where=where) from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------------------------------------
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of already sorted values, interpolating linearly between the two
+    nearest ranks (numpy's default, ``method="linear"``); 0 for no values.
+
+    >>> percentile([1, 2, 3, 4], 75)
+    3.25
+    >>> percentile([5], 99)
+    5
+    """
+    if not sorted_values:
+        return 0
+    position = (len(sorted_values) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    fraction = position - low
+    if fraction == 0:
+        return sorted_values[low]
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+
+
+def length_summary(lengths: Iterable[int]) -> Dict[str, float]:
+    """min / max / mean / median / p75 / p99 of sequence lengths (all 0 when there are none).
+
+    >>> length_summary([1, 2, 3, 10])
+    {'min': 1, 'max': 10, 'mean': 4.0, 'median': 2.5, 'p75': 4.75, 'p99': 9.79}
+    """
+    values = sorted(lengths)
+    if not values:
+        return {"min": 0, "max": 0, "mean": 0.0, "median": 0, "p75": 0, "p99": 0}
+    return {
+        "min": values[0],
+        "max": values[-1],
+        "mean": round(statistics.fmean(values), 4),
+        "median": statistics.median(values),
+        "p75": round(percentile(values, 75), 4),
+        "p99": round(percentile(values, 99), 4),
+    }
+
+
+def class_weights(label_counts: Mapping[str, int], labels: Optional[Iterable[str]] = None) -> Dict[str, float]:
+    """Inverse-frequency weight of each label, scaled so that the mean weight over all tokens is 1.
+
+    With ``n_l`` tokens of label ``l``, ``N = sum(n_l)`` tokens and ``K`` labels with ``n_l > 0``::
+
+        w_l = N / (K * n_l)        so that   sum_l n_l * w_l / N = sum_l 1 / K = 1
+
+    i.e. every present label carries the same total weight ``N / K``, and a loss weighted this way keeps the
+    scale of the unweighted one. A label listed in ``labels`` but absent from the corpus gets ``1.0``: it
+    never occurs as a target, so its weight does not change the loss; 1.0 keeps it neutral should the
+    weights be reused elsewhere. (Absent labels are not counted in ``K``.)
+
+    >>> class_weights({"O": 6, "B-PER": 2}, labels=["O", "B-PER", "I-PER"])
+    {'O': 0.6666666666666666, 'B-PER': 2.0, 'I-PER': 1.0}
+    """
+    labels = list(labels) if labels is not None else list(label_counts)
+    for label in label_counts:
+        if label not in labels:
+            labels.append(label)
+    total = sum(label_counts.values())
+    present = sum(1 for count in label_counts.values() if count > 0)
+    return {label: total / (present * label_counts[label]) if label_counts.get(label, 0) > 0 else 1.0 for label in labels}
+
+
+def count_documents(sentences: Iterable[Sentence]) -> int:
+    """Runs of consecutive sentences that share a ``document_id``; sentences without one (a CoNLL file with
+    no ``-DOCSTART-``) belong to no document.
+
+    >>> count_documents([Sentence([], [], "a"), Sentence([], [], "a"), Sentence([], [], None), Sentence([], [], "b")])
+    2
+    """
+    documents, previous = 0, object()
+    for sentence in sentences:
+        if sentence.document_id != previous and sentence.document_id is not None:
+            documents += 1
+        previous = sentence.document_id
+    return documents
+
+
+def _label_order(label: str) -> tuple:
+    """``O`` first, then by type, then in B I E S order within a type."""
+    if label == "O":
+        return (0, "", 0)
+    prefix, entity_type = split_tag(label)
+    return (1, entity_type, PREFIXES.index(prefix))
+
+
+def subword_lengths(sentences: Sequence[Sentence], tokenizer, batch_size: int = TOKENIZER_BATCH) -> List[int]:
+    """Sub-words per sentence with ``tokenizer`` (words pre-split, no special tokens), in batches."""
+    lengths: List[int] = []
+    for start in range(0, len(sentences), batch_size):
+        batch = [list(s.tokens) for s in sentences[start : start + batch_size]]
+        non_empty = [words for words in batch if words]
+        encoded = tokenizer(non_empty, is_split_into_words=True, add_special_tokens=False)["input_ids"] if non_empty else []
+        ids = iter(encoded)
+        lengths.extend(len(next(ids)) if words else 0 for words in batch)
+    return lengths
+
+
+def corpus_stats(sentences: Sequence[Sentence], tokenizer=None, scheme=None, label_list: Optional[Sequence[str]] = None) -> dict:
+    """Counts, length summaries and class weights of a corpus, as a JSON-ready dict.
+
+    Keys: ``sentences``, ``tokens``, ``documents`` (:func:`count_documents`), ``scheme`` (detected unless
+    given), ``entities`` (per type, ``get_spans`` spans, sorted by type) and ``entity_total``, ``labels``
+    (count per label present), ``label_list`` (``label_list`` if given, else every label of the scheme for
+    the types present, ``O`` first), ``class_weights`` (:func:`class_weights` over ``label_list``) and
+    ``lengths`` with ``words`` (:func:`length_summary`) and, given a Hugging Face tokenizer, ``subwords``
+    plus ``tokenizer`` (its name) and ``over_max_length`` (sentences that do not fit the model in one
+    window, special tokens included).
+    """
+    sentences = list(sentences)
+    scheme = detect_scheme(s.ner_tags for s in sentences) if scheme is None else get_scheme(scheme)
+    entities: Counter = Counter()
+    labels: Counter = Counter()
+    for sentence in sentences:
+        labels.update(sentence.ner_tags)
+        entities.update(entity_type for entity_type, _, _ in get_spans(sentence.ner_tags))
+    if label_list is None:
+        label_list = scheme.labels(entities.keys() | {split_tag(label)[1] for label in labels if label != "O"})
+    label_list = list(label_list)
+    word_lengths = [len(sentence) for sentence in sentences]
+    stats = {
+        "sentences": len(sentences),
+        "tokens": sum(word_lengths),
+        "documents": count_documents(sentences),
+        "scheme": scheme.name,
+        "entities": {entity_type: entities[entity_type] for entity_type in sorted(entities)},
+        "entity_total": sum(entities.values()),
+        "labels": {label: labels[label] for label in sorted(labels, key=_label_order)},
+        "label_list": label_list,
+        "class_weights": class_weights(labels, label_list),
+        "lengths": {"words": length_summary(word_lengths)},
+    }
+    if tokenizer is not None:
+        pieces = subword_lengths(sentences, tokenizer)
+        stats["lengths"]["subwords"] = length_summary(pieces)
+        stats["tokenizer"] = getattr(tokenizer, "name_or_path", type(tokenizer).__name__)
+        max_length = getattr(tokenizer, "model_max_length", None)
+        if isinstance(max_length, int) and max_length < 1_000_000:  # unset limits are huge sentinels
+            special = tokenizer.num_special_tokens_to_add(pair=False) if hasattr(tokenizer, "num_special_tokens_to_add") else 0
+            stats["max_length"] = max_length
+            stats["over_max_length"] = sum(1 for length in pieces if length + special > max_length)
+    return stats
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Display
+# ---------------------------------------------------------------------------------------------------------
+def _number(value) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+def format_stats(stats: Mapping, title: Optional[str] = None) -> str:
+    """A plain-text table of :func:`corpus_stats` output.
+
+    >>> print(format_stats(corpus_stats([Sentence(["Ada", "wrote"], ["B-PER", "O"], document_id="d")])))
+    sentences              1
+    tokens                 2
+    documents              1
+    scheme              IOB2
+    entities               1
+      PER                  1
+    words / sentence     min 2, median 2, mean 2, p75 2, p99 2, max 2
+    label              count    share   weight
+    O                      1   50.00%     1.00
+    B-PER                  1   50.00%     1.00
+    I-PER                  0    0.00%     1.00
+    """
+    lines = [title] if title else []
+    for key in ("sentences", "tokens", "documents"):
+        lines.append(f"{key:<14}{_number(stats[key]):>10}")
+    lines.append(f"{'scheme':<14}{stats['scheme']:>10}")
+    lines.append(f"{'entities':<14}{_number(stats['entity_total']):>10}")
+    lines.extend(f"  {entity_type:<12}{_number(count):>10}" for entity_type, count in stats["entities"].items())
+    names = {"words": "words / sentence", "subwords": "sub-words / sentence"}
+    for unit, summary in stats["lengths"].items():
+        parts = ", ".join(f"{key} {_number(summary[key])}" for key in ("min", "median", "mean", "p75", "p99", "max"))
+        lines.append(f"{names.get(unit, unit):<21}{parts}")
+    if "over_max_length" in stats:
+        lines.append(f"{'over max length':<14}{_number(stats['over_max_length']):>10}  (sentences longer than {stats['max_length']} sub-words)")
+    tokens = stats["tokens"] or 1
+    width = max([14] + [len(label) + 1 for label in stats["class_weights"]])
+    lines.append(f"{'label':<{width}}{'count':>10}{'share':>9}{'weight':>9}")
+    for label, weight in stats["class_weights"].items():
+        count = stats["labels"].get(label, 0)
+        lines.append(f"{label:<{width}}{_number(count):>10}{count / tokens:>9.2%}{weight:>9.2f}")
+    return "\n".join(lines)
