@@ -13,3 +13,23 @@ def shared_data() -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("set NER_SHARED_DATA to ../shared/data to run tests on the real corpora")
     return Path(value)
+
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "sample"
+
+
+def _sample_words():
+    words = []
+    for line in (SAMPLE / "train.conll").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("-DOCSTART-"):
+            words.append(line.split()[0])
+    return words
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random BERT encoder (no token-classification head yet) saved in a folder."""
+    from tiny_models import make_model_dir
+
+    return make_model_dir(tmp_path_factory.mktemp("tiny-bert"), _sample_words())

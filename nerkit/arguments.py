@@ -1,0 +1,136 @@
+"""Argument dataclasses shared by both training scripts, with upstream ``run_ner.py``'s names and meanings.
+
+Everything that is not the training loop itself lives here, so ``run_ner.py`` (``Trainer``) and
+``run_ner_no_trainer.py`` (Accelerate) read data, build features, decode and score the same way. A single
+``.json`` or ``.yaml`` file of arguments works for both (:func:`parse_arguments`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+from .errors import NerDataError
+
+
+@dataclass
+class ModelArguments:
+    """Which model, config and tokenizer to fine-tune (upstream names)."""
+
+    model_name_or_path: str = field(
+        metadata={"help": "Path to a pretrained model or a model identifier from the Hugging Face hub."}
+    )
+    config_name: Optional[str] = field(default=None, metadata={"help": "Config name or path if not the model's."})
+    tokenizer_name: Optional[str] = field(
+        default=None, metadata={"help": "Tokenizer name or path if not the model's."}
+    )
+    cache_dir: Optional[str] = field(default=None, metadata={"help": "Where to store models and data from the hub."})
+    model_revision: str = field(default="main", metadata={"help": "Model version: branch, tag or commit id."})
+    token: Optional[str] = field(default=None, metadata={"help": "Hub token for private models or datasets."})
+    trust_remote_code: bool = field(
+        default=False,
+        metadata={"help": "Run code from the hub's model/dataset repositories. Off unless you have read that code."},
+    )
+    ignore_mismatched_sizes: bool = field(
+        default=False,
+        metadata={"help": "Allow a pretrained token classifier whose labels differ from the data's (new head)."},
+    )
+
+
+@dataclass
+class DataTrainingArguments:
+    """What data to read and how to turn it into features (upstream names, plus ours after the marker)."""
+
+    task_name: Optional[str] = field(default="ner", metadata={"help": "The task (ner, pos, chunk...)."})
+    dataset_name: Optional[str] = field(
+        default=None, metadata={"help": "A hub dataset id, or a local folder holding train/dev/test files."}
+    )
+    dataset_config_name: Optional[str] = field(default=None, metadata={"help": "The hub dataset's configuration."})
+    train_file: Optional[str] = field(default=None, metadata={"help": "Training file, in any supported format."})
+    validation_file: Optional[str] = field(default=None, metadata={"help": "Validation file, any format."})
+    test_file: Optional[str] = field(default=None, metadata={"help": "Test file to predict on, any format."})
+    text_column_name: Optional[str] = field(default=None, metadata={"help": "Column/field holding the words."})
+    label_column_name: Optional[str] = field(default=None, metadata={"help": "Column/field holding the tags."})
+    overwrite_cache: bool = field(default=False, metadata={"help": "Recompute cached preprocessing."})
+    preprocessing_num_workers: Optional[int] = field(default=None, metadata={"help": "Processes for tokenisation."})
+    max_seq_length: Optional[int] = field(
+        default=None,
+        metadata={
+            "help": "Longest input in sub-words (special tokens included); longer sentences are split into "
+            "overlapping windows, never truncated. Default: the model's limit, at most 512.",
+            "aliases": ["--max_length"],
+        },
+    )
+    pad_to_max_length: bool = field(default=False, metadata={"help": "Pad every input to max_seq_length."})
+    max_train_samples: Optional[int] = field(default=None, metadata={"help": "Use only the first N train sentences."})
+    max_eval_samples: Optional[int] = field(default=None, metadata={"help": "Use only the first N eval sentences."})
+    max_predict_samples: Optional[int] = field(default=None, metadata={"help": "Use only the first N test sentences."})
+    label_all_tokens: bool = field(
+        default=False,
+        metadata={"help": "Train on every sub-word of a word (B- becomes I- after the first); metrics stay per word."},
+    )
+    return_entity_level_metrics: bool = field(
+        default=False, metadata={"help": "Also return per-type metrics as flat keys (they are always in the report)."}
+    )
+    # --- beyond upstream ---
+    input_format: Optional[str] = field(
+        default=None, metadata={"help": "conll, text_labels, json, csv, offsets or brat (default: guessed)."}
+    )
+    encoding: str = field(default="utf-8", metadata={"help": "Encoding of the data files."})
+    token_column: int = field(default=0, metadata={"help": "CoNLL files: column of the words."})
+    tag_column: int = field(default=-1, metadata={"help": "CoNLL files: column of the tags."})
+    label_list: Optional[str] = field(
+        default=None, metadata={"help": "Comma-separated label names for data with integer tags."}
+    )
+    tagging_scheme: str = field(
+        default="auto", metadata={"help": "Scheme of the input tags: auto, iob1, iob2 or bioes."}
+    )
+    strict: bool = field(
+        default=False,
+        metadata={"help": "Reject invalid tag sequences instead of repairing them; seqeval strict IOB2 mode."},
+    )
+    stride: Optional[int] = field(
+        default=None,
+        metadata={"help": "Overlap, in sub-words, between the windows of a sentence too long for the model "
+                  "(default: a quarter of the window, at most 32)."},
+    )
+    context_size: int = field(
+        default=0,
+        metadata={"help": "Sub-words of neighbouring sentences of the same document added on each side (labels -100)."},
+    )
+    constrained_decoding: bool = field(
+        default=False, metadata={"help": "Viterbi over valid tag transitions instead of argmax."}
+    )
+    class_weights: str = field(
+        default="none", metadata={"help": "Loss weights per label: none, auto (inverse frequency) or a JSON file."}
+    )
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Allow writing into a non-empty output_dir."}
+    )
+
+    def __post_init__(self):
+        if self.dataset_name is None and not (self.train_file or self.validation_file or self.test_file):
+            raise NerDataError("need --dataset_name or at least one of --train_file/--validation_file/--test_file")
+        if self.task_name:
+            self.task_name = self.task_name.lower()
+        if self.stride is not None and self.stride < 0:
+            raise NerDataError(f"--stride must be >= 0, got {self.stride}")
+        if self.context_size < 0:
+            raise NerDataError(f"--context_size must be >= 0, got {self.context_size}")
+
+
+def parse_arguments(parser, argv=None) -> Tuple:
+    """Parse the command line, or a single ``.json`` / ``.yaml`` file of arguments, into the dataclasses."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if len(argv) == 1 and argv[0].endswith(".json"):
+            return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+        if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
+            return parser.parse_yaml_file(yaml_file=os.path.abspath(argv[0]))
+        return parser.parse_args_into_dataclasses(args=argv)
+    except NerDataError:
+        raise
+    except (ValueError, TypeError, FileNotFoundError) as error:  # bad values in a file of arguments
+        raise NerDataError(str(error).splitlines()[0], path=argv[0] if len(argv) == 1 else None) from None

@@ -1,0 +1,248 @@
+"""From what the user names (files, a local folder, a saved dataset or a hub id) to a ``DatasetDict``.
+
+Every split gets the same columns: ``tokens``, ``ner_tags`` (IOB2 strings, what training uses),
+``gold_tags`` (the tags exactly as given, for prediction files), ``document_id`` and ``sentence_index``.
+The input's tagging scheme is detected (or given), invalid sequences are repaired with a count (or rejected
+under ``--strict``), and the scheme is remembered so predictions can be written back in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from .corpus import Sentence, number_sentences
+from .errors import NerDataError
+from .formats import FormatOptions, ReadReport, read_sentences
+from .schemes import IOB2, TaggingScheme, detect_scheme, first_violation, get_scheme, is_tag
+
+logger = logging.getLogger(__name__)
+
+SPLIT_ARGUMENTS = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
+
+
+@dataclass
+class LoadedData:
+    """The raw splits plus what was learned while reading them."""
+
+    splits: Dict[str, List[Sentence]]
+    sources: Dict[str, str]  # split -> file or dataset it came from, for messages
+    input_scheme: TaggingScheme
+    repairs: Dict[str, int] = field(default_factory=dict)
+    report: ReadReport = field(default_factory=ReadReport)
+
+    def to_dataset_dict(self):
+        """A ``datasets.DatasetDict`` with the columns described in the module docstring."""
+        import datasets
+
+        return datasets.DatasetDict(
+            {
+                name: datasets.Dataset.from_dict(
+                    {
+                        "tokens": [s.tokens for s in sentences],
+                        "ner_tags": [s.ner_tags for s in sentences],
+                        "gold_tags": [s.extra.get("gold_tags", s.ner_tags) for s in sentences],
+                        "document_id": [s.document_id or "" for s in sentences],
+                        "sentence_index": [s.sentence_index for s in sentences],
+                    },
+                    features=_features(),
+                )
+                for name, sentences in self.splits.items()
+            }
+        )
+
+
+def _features():
+    import datasets
+
+    words = datasets.Sequence(datasets.Value("string"))
+    return datasets.Features(
+        {
+            "tokens": words,
+            "ner_tags": words,
+            "gold_tags": words,
+            "document_id": datasets.Value("string"),
+            "sentence_index": datasets.Value("int32"),
+        }
+    )
+
+
+def format_options(data_args, report: Optional[ReadReport] = None) -> FormatOptions:
+    return FormatOptions(
+        encoding=data_args.encoding,
+        token_column=data_args.token_column,
+        tag_column=data_args.tag_column,
+        tokens_field=data_args.text_column_name,
+        tags_field=data_args.label_column_name,
+        label_list=data_args.label_list.split(",") if data_args.label_list else None,
+        report=report or ReadReport(),
+    )
+
+
+def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "validation", "test")) -> LoadedData:
+    """Read the splits named in ``splits`` that the arguments provide; normalise scheme and tags."""
+    report = ReadReport()
+    options = format_options(data_args, report)
+    raw: Dict[str, List[Sentence]] = {}
+    sources: Dict[str, str] = {}
+
+    if data_args.dataset_name is not None:
+        name = data_args.dataset_name
+        if os.path.isdir(name) and not (Path(name) / "dataset_dict.json").exists():
+            from .formats.splits import find_splits
+
+            for split, path in find_splits(name).items():
+                if split in splits:
+                    raw[split] = read_sentences(path, data_args.input_format, options)
+                    sources[split] = str(path)
+        else:
+            for split, sentences in _load_hf_dataset(data_args, model_args).items():
+                if split in splits:
+                    raw[split] = sentences
+                    sources[split] = f"{name}[{split}]"
+    for split, argument in SPLIT_ARGUMENTS.items():
+        path = getattr(data_args, argument)
+        if path is not None and split in splits:
+            raw[split] = read_sentences(path, data_args.input_format, options)
+            sources[split] = str(path)
+
+    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples, "test": data_args.max_predict_samples}
+    for split, limit in limits.items():
+        if split in raw and limit is not None:
+            raw[split] = raw[split][:limit]
+
+    scheme = _input_scheme(data_args.tagging_scheme, raw)
+    loaded = LoadedData(splits={}, sources=sources, input_scheme=scheme, report=report)
+    for split, sentences in raw.items():
+        loaded.splits[split], loaded.repairs[split] = _to_iob2(sentences, scheme, data_args.strict, sources[split])
+        if loaded.repairs[split]:
+            logger.warning(f"{sources[split]}: repaired {loaded.repairs[split]} tags that broke the {scheme} scheme")
+    for message in report.notes[:20]:
+        logger.warning(message)
+    return loaded
+
+
+def _input_scheme(name: str, raw: Dict[str, List[Sentence]]) -> TaggingScheme:
+    if name and name != "auto":
+        return get_scheme(name)
+    # The training split decides when there is one; otherwise whatever was given.
+    order = [raw[s] for s in ("train", "validation", "test") if s in raw]
+    if not order:
+        raise NerDataError("no data: give --train_file, --validation_file, --test_file or --dataset_name")
+    return detect_scheme(sentence.ner_tags for sentences in order for sentence in sentences)
+
+
+def _to_iob2(sentences: List[Sentence], scheme: TaggingScheme, strict: bool, source: str):
+    """Convert to IOB2 in place; count tags that changed meaning-preserving repairs."""
+    from .schemes import convert, repair
+
+    repairs = 0
+    for sentence in sentences:
+        if strict:
+            index = first_violation(sentence.ner_tags, scheme)
+            if index is not None:
+                raise NerDataError(
+                    f"tag {sentence.ner_tags[index]!r} on word {index + 1} ({sentence.tokens[index]!r}) "
+                    f"breaks the {scheme} scheme (--strict)",
+                    path=source,
+                    line=None if sentence.line is None else sentence.line + index,
+                )
+        else:
+            repairs += repair(sentence.ner_tags, scheme)[1]
+        sentence.extra["gold_tags"] = sentence.ner_tags
+        sentence.ner_tags = convert(sentence.ner_tags, scheme, IOB2)
+    return sentences, repairs
+
+
+# --- datasets from the hub or saved with save_to_disk -------------------------------------------------------
+
+
+def _load_hf_dataset(data_args, model_args) -> Dict[str, List[Sentence]]:
+    import datasets
+
+    name = data_args.dataset_name
+    if os.path.isdir(name):
+        dataset_dict = datasets.load_from_disk(name)
+    else:
+        try:
+            dataset_dict = datasets.load_dataset(
+                name,
+                data_args.dataset_config_name,
+                cache_dir=getattr(model_args, "cache_dir", None),
+                token=getattr(model_args, "token", None),
+            )
+        except (FileNotFoundError, ConnectionError, ValueError) as error:
+            raise NerDataError(f"cannot load dataset {name!r}: {str(error).splitlines()[0]}") from None
+    if not isinstance(dataset_dict, datasets.DatasetDict):
+        dataset_dict = datasets.DatasetDict({"train": dataset_dict})
+    split_names = {"train": "train", "validation": "validation", "valid": "validation", "dev": "validation", "test": "test"}
+    result = {}
+    for split, dataset in dataset_dict.items():
+        result[split_names.get(split, split)] = sentences_from_hf(dataset, data_args, source=f"{name}[{split}]")
+    return result
+
+
+def sentences_from_hf(dataset, data_args, source: str) -> List[Sentence]:
+    """Sentences from a ``datasets.Dataset``: pick the word and tag columns, turn class ids into names."""
+    import datasets
+
+    features = dataset.features
+    columns = list(features)
+    text_column = _pick_column(
+        data_args.text_column_name, ["tokens", "words"], columns, features, want="words", source=source
+    )
+    label_column = _pick_column(
+        data_args.label_column_name,
+        [f"{data_args.task_name}_tags", "ner_tags", "tags", "labels"],
+        [c for c in columns if c != text_column],
+        features,
+        want="tags",
+        source=source,
+    )
+    label_feature = getattr(features[label_column], "feature", None)
+    if isinstance(label_feature, datasets.ClassLabel):
+        names = label_feature.names
+    elif label_feature is not None and str(getattr(label_feature, "dtype", "")).startswith("int"):
+        if not data_args.label_list:
+            raise NerDataError(f"column {label_column!r} holds integer tags: give their names with --label_list", where=source)
+        names = data_args.label_list.split(",")
+    else:
+        names = None
+    has_documents = "document_id" in columns
+    sentences = []
+    for row_index, row in enumerate(dataset):
+        tags = row[label_column]
+        if names is not None:
+            try:
+                tags = [names[t] for t in tags]
+            except IndexError:
+                raise NerDataError(f"row {row_index}: tag id out of range of the {len(names)} label names", where=source) from None
+        bad = next((t for t in tags if not is_tag(t)), None)
+        if bad is not None:
+            raise NerDataError(f"row {row_index}: {bad!r} is not a tag", where=source)
+        if len(tags) != len(row[text_column]):
+            raise NerDataError(f"row {row_index}: {len(row[text_column])} words but {len(tags)} tags", where=source)
+        if not row[text_column]:
+            continue
+        sentences.append(
+            Sentence(list(row[text_column]), list(tags), document_id=row["document_id"] if has_documents else None)
+        )
+    return list(number_sentences(sentences))
+
+
+def _pick_column(given, preferred, columns, features, want: str, source: str) -> str:
+    if given is not None:
+        if given not in columns:
+            raise NerDataError(f"no column {given!r} (columns: {', '.join(columns)})", where=source)
+        return given
+    for name in preferred:
+        if name in columns:
+            return name
+    candidates = [c for c in columns if hasattr(features[c], "feature")]
+    if len(candidates) == 1:
+        return candidates[0]
+    flag = "--text_column_name" if want == "words" else "--label_column_name"
+    raise NerDataError(f"cannot tell which column holds the {want} (columns: {', '.join(columns)}); give {flag}", where=source)

@@ -1,0 +1,40 @@
+"""The token-classification loss with optional class weights, for the Trainer and the Accelerate loop alike."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+
+from .features import IGNORE_INDEX
+
+
+def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor, class_weights: Optional[torch.Tensor] = None,
+                              num_items_in_batch: Optional[int] = None) -> torch.Tensor:
+    """Cross-entropy over labelled positions (labels != -100), optionally weighted per class.
+
+    With ``num_items_in_batch`` (gradient accumulation), the sum is divided by the labelled positions of the
+    whole accumulated batch rather than averaged per micro-batch, so accumulation does not change the loss.
+    """
+    logits = logits.view(-1, logits.shape[-1]).float()
+    labels = labels.view(-1).to(logits.device)
+    weight = None if class_weights is None else class_weights.to(logits.device, dtype=logits.dtype)
+    if num_items_in_batch is None:
+        return torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=IGNORE_INDEX)
+    total = torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=IGNORE_INDEX, reduction="sum")
+    if weight is not None:
+        # Weighted mean: divide by the summed weights of the labelled positions, as cross_entropy does.
+        mask = labels != IGNORE_INDEX
+        return total / weight[labels[mask]].sum().clamp_min(1e-12) if mask.any() else total * 0.0
+    return total / num_items_in_batch
+
+
+class WeightedLoss:
+    """``compute_loss_func`` for the Trainer: ``(outputs, labels, num_items_in_batch) -> loss``."""
+
+    def __init__(self, class_weights: Optional[Sequence[float]]):
+        self.class_weights = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
+
+    def __call__(self, outputs, labels, num_items_in_batch=None):
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs.logits
+        return token_classification_loss(logits, labels, self.class_weights, num_items_in_batch)

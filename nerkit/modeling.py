@@ -1,0 +1,87 @@
+"""Loading config, tokenizer and model with the checks both training scripts need.
+
+- A model that cannot be found gives one clear line, not a hub traceback.
+- Tokenizers of the byte-level BPE families need ``add_prefix_space=True`` to take pre-split words.
+- A slow (Python) tokenizer is refused with the model's name: alignment needs ``word_ids()``.
+- ``trust_remote_code`` is passed through and stays off unless asked for.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from .errors import NerDataError
+
+# Byte-level BPE tokenizers that mark word starts with a space: pre-split words need a prefix space.
+PREFIX_SPACE_MODEL_TYPES = {"roberta", "gpt2", "bloom", "deberta", "longformer", "bart", "mvp", "led", "gpt_neo", "gpt_neox"}
+
+
+def _hub_kwargs(model_args) -> dict:
+    return {
+        "cache_dir": model_args.cache_dir,
+        "revision": model_args.model_revision,
+        "token": model_args.token,
+        "trust_remote_code": model_args.trust_remote_code,
+    }
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def load_config(model_args, **overrides):
+    """``AutoConfig`` of ``--config_name`` or the model, with ``overrides`` (labels, task)."""
+    from transformers import AutoConfig
+
+    name = model_args.config_name or model_args.model_name_or_path
+    try:
+        return AutoConfig.from_pretrained(name, **_hub_kwargs(model_args), **overrides)
+    except (OSError, ValueError, KeyError) as error:
+        raise NerDataError(f"cannot load a model config from {name!r}: {_first_line(error)}") from None
+
+
+def load_tokenizer(model_args, config):
+    """A fast tokenizer for pre-split words."""
+    from transformers import AutoTokenizer
+
+    name = model_args.tokenizer_name or model_args.model_name_or_path
+    kwargs = _hub_kwargs(model_args)
+    if getattr(config, "model_type", None) in PREFIX_SPACE_MODEL_TYPES:
+        kwargs["add_prefix_space"] = True
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise NerDataError(f"cannot load a tokenizer from {name!r}: {_first_line(error)}") from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise NerDataError(
+            f"the tokenizer of {name!r} is a slow (Python) tokenizer; word alignment needs a fast one "
+            "(a tokenizer.json, or a model whose tokenizer converts to the tokenizers library)"
+        )
+    return tokenizer
+
+
+def load_model(model_args, config, label_list: List[str]):
+    """``AutoModelForTokenClassification`` with the label maps set in ``config``."""
+    from transformers import AutoModelForTokenClassification
+
+    try:
+        return AutoModelForTokenClassification.from_pretrained(
+            model_args.model_name_or_path,
+            config=config,
+            ignore_mismatched_sizes=model_args.ignore_mismatched_sizes,
+            **_hub_kwargs(model_args),
+        )
+    except (OSError, ValueError) as error:
+        raise NerDataError(f"cannot load model weights from {model_args.model_name_or_path!r}: {_first_line(error)}") from None
+
+
+def label_config(model_args, label_list: List[str], task_name: str):
+    """The config with ``id2label``/``label2id`` for ``label_list``."""
+    return load_config(
+        model_args,
+        num_labels=len(label_list),
+        id2label=dict(enumerate(label_list)),
+        label2id={label: index for index, label in enumerate(label_list)},
+        finetuning_task=task_name,
+    )

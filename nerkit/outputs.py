@@ -1,0 +1,66 @@
+"""The output folder: checked before any work, so a run fails in seconds rather than after hours.
+
+- It must be creatable and writable, with some free space.
+- A non-empty folder is never written into without ``--overwrite_output_dir``, except to resume a training
+  run from the checkpoints it holds (upstream's behaviour).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from typing import Optional
+
+from .errors import NerDataError
+
+logger = logging.getLogger(__name__)
+
+MIN_FREE_BYTES = 200 * 1024 * 1024  # a small model's checkpoint; below this a run cannot finish
+
+
+def last_checkpoint(folder: str) -> Optional[str]:
+    """The ``checkpoint-N`` sub-folder with the largest N, or None."""
+    steps = []
+    for name in os.listdir(folder) if os.path.isdir(folder) else []:
+        if name.startswith("checkpoint-") and name[len("checkpoint-"):].isdigit() and os.path.isdir(os.path.join(folder, name)):
+            steps.append(int(name[len("checkpoint-"):]))
+    return os.path.join(folder, f"checkpoint-{max(steps)}") if steps else None
+
+
+def prepare_output_dir(output_dir: str, overwrite: bool, do_train: bool, resume_from_checkpoint: Optional[str]) -> Optional[str]:
+    """Create and check ``output_dir``; return the checkpoint to resume from, if any."""
+    if not output_dir:
+        raise NerDataError("--output_dir is required")
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise NerDataError("--output_dir exists and is not a folder", path=output_dir)
+    existing = os.listdir(output_dir) if os.path.isdir(output_dir) else []
+    resume = None
+    if resume_from_checkpoint in ("latest", "last", "True", "true"):
+        resume = last_checkpoint(output_dir)
+        if resume is None:
+            raise NerDataError("--resume_from_checkpoint latest: no checkpoint-* folder here", path=output_dir)
+    elif resume_from_checkpoint:
+        if not os.path.isdir(resume_from_checkpoint):
+            raise NerDataError("checkpoint folder not found", path=resume_from_checkpoint)
+        resume = resume_from_checkpoint
+    elif existing and do_train and not overwrite:
+        resume = last_checkpoint(output_dir)
+        if resume is not None:
+            logger.warning(f"Resuming from {resume} (pass --overwrite_output_dir to start afresh)")
+    if existing and not overwrite and resume is None:
+        raise NerDataError(
+            f"--output_dir is not empty ({len(existing)} entries); pass --overwrite_output_dir to write into it",
+            path=output_dir,
+        )
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=output_dir, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise NerDataError(f"cannot write to the output folder: {error.strerror}", path=output_dir) from None
+    free = shutil.disk_usage(output_dir).free
+    if free < MIN_FREE_BYTES:
+        raise NerDataError(f"only {free // 2**20} MiB free on the output disk (need {MIN_FREE_BYTES // 2**20} MiB)", path=output_dir)
+    return resume

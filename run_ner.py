@@ -1,0 +1,156 @@
+#!/usr/bin/env python
+"""Fine-tune a transformer for named-entity recognition (token classification) with the Trainer.
+
+Upstream ``run_ner.py``'s arguments and outputs, plus: every file format of ``nerkit.formats`` read
+directly, tagging schemes detected and repaired, long sentences windowed instead of truncated (every word
+gets one prediction), optional document context, constrained decoding and class weights, and word-aligned
+prediction files. ``run_ner_no_trainer.py`` does the same with a plain Accelerate loop, through the same
+``nerkit`` code.
+
+    python run_ner.py --model_name_or_path MODEL --train_file train.conll --validation_file dev.conll \
+        --test_file test.conll --output_dir out --do_train --do_eval --do_predict
+"""
+
+import logging
+import os
+import sys
+
+import datasets
+import transformers
+from transformers import DataCollatorForTokenClassification, HfArgumentParser, Trainer, TrainingArguments, set_seed
+
+from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
+from nerkit.data import load_data
+from nerkit.errors import NerDataError, exit_on_user_error
+from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
+from nerkit.features import (
+    WindowSpec,
+    build_features,
+    count_windowed_sentences,
+    resolve_max_seq_length,
+    tokenize_dataset,
+)
+from nerkit.labels import class_weights, labels_from_data, resolve_labels
+from nerkit.losses import WeightedLoss
+from nerkit.modeling import label_config, load_config, load_model, load_tokenizer
+from nerkit.outputs import prepare_output_dir
+
+logger = logging.getLogger(__name__)
+
+
+@exit_on_user_error
+def main(argv=None):
+    # ---- Arguments -----------------------------------------------------------------------------------------
+    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
+    model_args, data_args, training_args = parse_arguments(parser, argv)
+
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    log_level = training_args.get_process_log_level()
+    logger.setLevel(log_level)
+    logging.getLogger("nerkit").setLevel(log_level)
+    datasets.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.set_verbosity(log_level)
+    logger.info(f"Rank {training_args.process_index} of {training_args.world_size}, device {training_args.device}")
+
+    resume_from = prepare_output_dir(training_args.output_dir, data_args.overwrite_output_dir,
+                                     training_args.do_train, training_args.resume_from_checkpoint)
+    set_seed(training_args.seed)
+
+    # ---- Data: any format, scheme detected, IOB2 inside ----------------------------------------------------
+    wanted = [split for split, on in (("train", training_args.do_train), ("validation", training_args.do_eval),
+                                      ("test", training_args.do_predict)) if on]
+    if not wanted:
+        raise NerDataError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
+    loaded = load_data(data_args, model_args, splits=wanted)
+    for split, argument in (("train", "--train_file"), ("validation", "--validation_file"), ("test", "--test_file")):
+        if split in wanted and split not in loaded.splits:
+            raise NerDataError(f"--do_{ {'train': 'train', 'validation': 'eval', 'test': 'predict'}[split]} needs "
+                               f"a {split} split: give {argument} or a --dataset_name that has one")
+    raw_datasets = loaded.to_dataset_dict()
+    logger.info(f"Input tagging scheme: {loaded.input_scheme}; splits: "
+                + ", ".join(f"{name} {len(ds)} sentences" for name, ds in raw_datasets.items()))
+
+    # ---- Labels, config, tokenizer, model ------------------------------------------------------------------
+    data_labels = labels_from_data(tags for ds in raw_datasets.values() for tags in ds["ner_tags"])
+    label_list = resolve_labels(data_labels if training_args.do_train else None, load_config(model_args),
+                                model_args.ignore_mismatched_sizes, model_args.model_name_or_path)
+    label2id = {label: index for index, label in enumerate(label_list)}
+    config = label_config(model_args, label_list, data_args.task_name)
+    tokenizer = load_tokenizer(model_args, config)
+    model = load_model(model_args, config, label_list)
+    id2label = {index: label for index, label in enumerate(label_list)}
+
+    # ---- Features: tokenised once, windows for long sentences, optional document context -------------------
+    spec = WindowSpec(
+        max_seq_length=resolve_max_seq_length(data_args.max_seq_length, tokenizer, config),
+        stride=data_args.stride,
+        context_size=data_args.context_size,
+        label_all_tokens=data_args.label_all_tokens,
+    )
+    features = {}
+    for split in raw_datasets:
+        with training_args.main_process_first(desc=f"{split} features"):
+            tokenized = tokenize_dataset(raw_datasets[split], tokenizer, data_args.preprocessing_num_workers,
+                                         not data_args.overwrite_cache, desc=f"Tokenising {split}")
+            features[split] = build_features(tokenized, tokenizer, label2id, spec, not data_args.overwrite_cache,
+                                             desc=f"Building {split} inputs")
+        windowed = count_windowed_sentences(features[split])
+        logger.info(f"{split}: {len(raw_datasets[split])} sentences -> {len(features[split])} inputs; "
+                    f"{windowed} sentences longer than {spec.max_seq_length} sub-words were windowed")
+
+    collator = DataCollatorForTokenClassification(
+        tokenizer,
+        padding="max_length" if data_args.pad_to_max_length else True,
+        max_length=spec.max_seq_length if data_args.pad_to_max_length else None,
+        pad_to_multiple_of=8 if (training_args.fp16 or training_args.bf16) and not data_args.pad_to_max_length else None,
+    )
+    evaluators = {
+        split: WordLevelEvaluator(features[split], raw_datasets[split], id2label, data_args.constrained_decoding,
+                                  data_args.strict, data_args.return_entity_level_metrics)
+        for split in ("validation", "test") if split in features
+    }
+    weights = class_weights(data_args.class_weights, label_list,
+                            raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
+
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=features.get("train"),
+        eval_dataset=features.get("validation"),
+        processing_class=tokenizer,
+        data_collator=collator,
+        compute_metrics=evaluators.get("validation"),
+        compute_loss_func=WeightedLoss(weights) if weights is not None else None,
+    )
+
+    # ---- Train ----------------------------------------------------------------------------------------------
+    if training_args.do_train:
+        train_result = trainer.train(resume_from_checkpoint=resume_from)
+        trainer.save_model()  # safetensors, config with id2label/label2id, tokenizer
+        metrics = dict(train_result.metrics, train_samples=len(raw_datasets["train"]), train_inputs=len(features["train"]))
+        trainer.log_metrics("train", metrics)
+        if trainer.is_world_process_zero():
+            save_results(training_args.output_dir, "train", metrics)
+            trainer.save_state()
+
+    # ---- Evaluate and predict -------------------------------------------------------------------------------
+    for split, prefix in (("validation", "eval"), ("test", "predict")):
+        if split not in evaluators:
+            continue
+        logger.info(f"*** {prefix} ***")
+        trainer.compute_metrics = evaluators[split]
+        output = trainer.predict(features[split], metric_key_prefix=prefix)
+        metrics = dict(output.metrics, **{f"{prefix}_samples": len(raw_datasets[split])})
+        trainer.log_metrics(prefix, metrics)
+        if trainer.is_world_process_zero():
+            save_split_outputs(training_args.output_dir, prefix, evaluators[split], metrics, loaded.input_scheme,
+                               write_predictions=prefix == "predict")
+            print(f"\n{prefix} report ({split}, {sum(evaluators[split].lengths)} words):\n{evaluators[split].report()}")
+
+
+if __name__ == "__main__":
+    main()
