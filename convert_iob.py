@@ -1,0 +1,373 @@
+#!/usr/bin/env python
+"""Convert NER data between file formats and tagging schemes, repair invalid tag sequences, count things.
+
+Formats: conll, text_labels, json, csv, offsets, brat (see ``nerkit.formats``). Schemes: IOB1, IOB2, BIOES.
+
+Examples::
+
+    # CoNLL-2003 (IOB1) to IOB2 JSON lines, with statistics and class weights
+    python convert_iob.py --input eng.train --output train.jsonl --scheme iob2 --stats
+
+    # a whole dataset folder (train/dev/test files or BRAT sub-folders) to NeMo text_labels files
+    python convert_iob.py --input conll2003/ --output nemo/ --output_format text_labels
+
+    # BIOES CoNLL with the word in column 0 and the tag in column 3
+    python convert_iob.py --input in.txt --output out.conll --scheme bioes --tag_column 3
+
+Behaviour:
+
+- Input format: ``--input_format``, else guessed from the path (``nerkit.formats.guess_format``). Output
+  format: ``--output_format``, else from the extension: ``.conll .txt .iob .bio .bioes .iobes`` -> conll,
+  ``.spacy.jsonl`` -> offsets, ``.jsonl .json .ndjson`` -> json, ``.csv .tsv`` -> csv; a name without one
+  of these (or an existing folder) needs ``--output_format``. BRAT output is a folder.
+- Folder mode: when ``--input`` is a folder of train / validation / test splits
+  (``nerkit.formats.splits.find_splits``), every split is converted into the ``--output`` folder as
+  ``train``, ``dev`` and ``test`` (``dev.conll``, ``test.jsonl``, ``text_train.txt`` + ``labels_train.txt``,
+  a ``dev/`` BRAT folder, ...); the output format defaults to each split's input format, and text_labels
+  output always gets NeMo's ``label_ids.csv``. A folder that is itself one corpus (BRAT files, one
+  ``text.txt`` + ``labels.txt`` pair) is converted as a single input.
+- Schemes: tags are read in ``--input_scheme`` (``auto``: detected over all the input, see
+  ``nerkit.schemes.detect_scheme``), invalid sequences are repaired (counted; ``--strict`` makes the first
+  one an error) and written in ``--scheme`` (default: the input's scheme).
+- ``--stats`` prints a statistics table per split and writes statistics with class weights
+  (``nerkit.stats.corpus_stats``) and NeMo-style ``label_ids.csv`` (one label per line, ``O`` first): in
+  folder mode as ``stats.json`` and ``label_ids.csv`` inside the output folder, otherwise beside the output
+  as ``OUTPUT.stats.json`` and ``OUTPUT.label_ids.csv``. ``--tokenizer`` adds sub-word lengths (and implies
+  ``--stats``); it is the only option that imports ``transformers``.
+- Overwriting: the run refuses to start when any file it would write exists (for BRAT output: when the
+  output folder exists and is not empty), unless ``--force``; with ``--force`` those files are replaced and
+  nothing else is deleted (other files in a BRAT output folder stay). A file is never written over a folder.
+- Failures: a problem with the input or the arguments prints one line ``error: FILE:LINE: problem`` on
+  stderr and exits with status 2. Every output is written to a temporary folder first and moved into place
+  only when all of it succeeded, so a failed run creates no file and no folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from nerkit.errors import NerDataError, exit_on_user_error
+from nerkit.files import atomic_write
+from nerkit.formats import FORMATS, FormatOptions, ReadReport, guess_format, read_sentences, write_sentences
+from nerkit.schemes import convert, detect_scheme, get_scheme
+from nerkit.stats import corpus_stats, format_stats, validate
+
+# Output format guessed from the end of the output's name; first match wins (".spacy.jsonl" before ".jsonl").
+OUTPUT_SUFFIXES = (
+    (".spacy.jsonl", "offsets"),
+    (".spacy.json", "offsets"),
+    (".jsonl", "json"),
+    (".ndjson", "json"),
+    (".json", "json"),
+    (".csv", "csv"),
+    (".tsv", "csv"),
+    (".conll", "conll"),
+    (".conllu", "conll"),
+    (".txt", "conll"),
+    (".iob", "conll"),
+    (".bio", "conll"),
+    (".bioes", "conll"),
+    (".iobes", "conll"),
+)
+# File (or folder) name of each split in folder mode, per output format: the NeMo / HF example names.
+SPLIT_STEMS = {"train": "train", "validation": "dev", "test": "test"}
+SPLIT_FILES = {
+    "conll": "{}.conll",
+    "json": "{}.jsonl",
+    "csv": "{}.csv",
+    "offsets": "{}.spacy.jsonl",
+    "brat": "{}",
+    "text_labels": "text_{}.txt",
+}
+MAX_NOTES_SHOWN = 5
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Convert NER data between formats (conll, text_labels, json, csv, offsets, brat) and tagging schemes (IOB1, IOB2, BIOES).",
+        epilog="Exit status 2 and one 'error: FILE:LINE: problem' line on stderr for any problem with the input or the arguments.",
+    )
+    parser.add_argument("--input", required=True, help="input file, or folder (BRAT folder, or train/dev/test splits)")
+    parser.add_argument("--output", required=True, help="output file, or folder (folder mode, BRAT output)")
+    parser.add_argument("--input_format", choices=FORMATS, help="default: guessed from the input path")
+    parser.add_argument("--output_format", choices=FORMATS, help="default: guessed from the output's extension")
+    parser.add_argument("--scheme", choices=("iob2", "iob1", "bioes"), help="tagging scheme to write (default: the input's)")
+    parser.add_argument("--input_scheme", choices=("auto", "iob1", "iob2", "bioes"), default="auto", help="scheme to read the tags in (default: detected)")
+    parser.add_argument("--encoding", default="utf-8", help="encoding of the input files (output is always UTF-8)")
+    parser.add_argument("--strict", action="store_true", help="fail on the first invalid tag sequence instead of repairing it")
+    parser.add_argument("--stats", action="store_true", help="print statistics and write stats.json and label_ids.csv")
+    parser.add_argument("--tokenizer", help="Hugging Face tokenizer (name or path) for sub-word statistics; implies --stats")
+    parser.add_argument("--token_column", type=int, default=0, help="conll: column of the word (default 0)")
+    parser.add_argument("--tag_column", type=int, default=-1, help="conll: column of the tag (default -1, the last)")
+    parser.add_argument("--label_list", help="comma-separated label names for integer tags in json/csv input (id order)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    args = parser.parse_args(argv)
+    if args.tokenizer:
+        args.stats = True
+    return args
+
+
+def guess_output_format(path: Path) -> str:
+    """The format to write ``path`` in, from its extension.
+
+    >>> guess_output_format(Path("out/train.spacy.jsonl")), guess_output_format(Path("x.iob")), guess_output_format(Path("a.CSV"))
+    ('offsets', 'conll', 'csv')
+    """
+    name = path.name.lower()
+    if not path.is_dir():
+        for suffix, format_name in OUTPUT_SUFFIXES:
+            if name.endswith(suffix):
+                return format_name
+    what = "is an existing folder" if path.is_dir() else "has no extension that names a format"
+    raise NerDataError(f"the output {what}: give --output_format (one of {', '.join(FORMATS)}; brat writes a folder)", path=str(path))
+
+
+def find_input_splits(folder: Path, input_format: Optional[str]) -> Optional[Dict[str, Path]]:
+    """The split files of a dataset folder, or None when the folder is itself one corpus (BRAT files or one
+    text_labels pair at its top level)."""
+    if input_format in (None, "brat") and any(folder.glob("*.ann")):
+        return None
+    from nerkit.formats.splits import find_splits
+
+    try:
+        return find_splits(folder)
+    except NerDataError as split_error:
+        # Not a split folder: maybe a single corpus (a text.txt + labels.txt pair); else the split error,
+        # which says what names were expected.
+        try:
+            guess_format(folder)
+        except NerDataError:
+            raise split_error from None
+        return None
+
+
+class Staging:
+    """Write outputs under a hidden temporary folder, then move them into place all at once.
+
+    ``path(final)`` gives where to write a file that should end up at ``final`` (under ``root``); ``commit()``
+    moves every staged file to its place, creating folders as needed. Leaving the ``with`` block without
+    committing (an error) removes the staging folder, so a failed run leaves nothing behind.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root.absolute()
+        anchor = self.root
+        while not anchor.exists():  # the nearest existing folder: same file system, so os.replace works
+            anchor = anchor.parent
+        self.anchor = anchor
+        self.folder: Optional[Path] = None
+
+    def __enter__(self) -> "Staging":
+        self.folder = Path(tempfile.mkdtemp(prefix=".convert_iob-", dir=str(self.anchor)))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def path(self, final: Path) -> Path:
+        return self.folder / final.absolute().relative_to(self.root)
+
+    def unstage(self, error: NerDataError) -> NerDataError:
+        """The same error, naming the final path instead of the staged one."""
+        if error.path and self.folder is not None and error.path.startswith(str(self.folder)):
+            error = NerDataError(error.message, path=str(self.root) + error.path[len(str(self.folder)) :], line=error.line, where=error.where)
+        return error
+
+    def commit(self) -> List[Path]:
+        moved = []
+        for staged in sorted(p for p in self.folder.rglob("*") if p.is_file()):
+            final = self.root / staged.relative_to(self.folder)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+            moved.append(final)
+        return moved
+
+
+def refuse_existing(targets: List[Tuple[Path, bool]], force: bool) -> None:
+    """One-line error for the first ``(path, is_folder)`` output that exists (a folder only when it is not
+    empty), unless ``force``; a file that would have to replace a folder is refused even with ``force``."""
+    for target, is_folder in targets:
+        if target.is_dir() and not is_folder:
+            raise NerDataError("exists and is a folder, but a file is to be written here", path=str(target))
+        if target.exists() and is_folder and not target.is_dir():
+            raise NerDataError("exists and is a file, but a folder is to be written here", path=str(target))
+        exists = any(target.iterdir()) if target.is_dir() else target.exists()
+        if exists and not force:
+            kind = "folder is not empty" if target.is_dir() else "file exists"
+            raise NerDataError(f"output {kind}; use --force to overwrite", path=str(target))
+
+
+def read_split(path: Path, args: argparse.Namespace, report: ReadReport) -> Tuple[str, list]:
+    """(input format, sentences) of one input file or folder."""
+    input_format = args.input_format or guess_format(path)
+    label_list = [label.strip() for label in args.label_list.split(",")] if args.label_list else None
+    options = FormatOptions(
+        encoding=args.encoding,
+        token_column=args.token_column,
+        tag_column=args.tag_column,
+        label_list=label_list,
+        report=report,
+    )
+    return input_format, read_sentences(path, input_format, options)
+
+
+def summary_line(name: str, stats: dict, repairs: int, schemes: str) -> str:
+    """``train: 14,041 sentences, 203,621 tokens, 946 documents; LOC 7,140, ...; IOB1 -> IOB2, 2 repairs``."""
+    entities = ", ".join(f"{entity_type} {count:,}" for entity_type, count in stats["entities"].items()) or "no entities"
+    return (
+        f"{name}: {stats['sentences']:,} sentences, {stats['tokens']:,} tokens, {stats['documents']:,} documents; "
+        f"entities {entities}; {schemes}, {repairs:,} repair{'' if repairs == 1 else 's'}"
+    )
+
+
+def load_tokenizer(name: str):
+    """A Hugging Face tokenizer, imported only here so that runs without ``--tokenizer`` stay fast."""
+    from transformers import AutoTokenizer  # slow import, on purpose only here
+
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as error:
+        # transformers' messages run over several lines; the error line must stay one line.
+        message = " ".join(str(error).split()) or type(error).__name__
+        if len(message) > 300:
+            message = message[:297] + "..."
+        raise NerDataError(f"cannot load tokenizer: {message}", path=name) from None
+
+
+@exit_on_user_error
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    input_path, output_path = Path(args.input), Path(args.output)
+    if not input_path.exists():
+        raise NerDataError("input not found", path=str(input_path))
+
+    # 1. What to read: one corpus, or the splits of a dataset folder.
+    splits = find_input_splits(input_path, args.input_format) if input_path.is_dir() else None
+    folder_mode = splits is not None
+    inputs: Dict[str, Path] = splits if folder_mode else {"all": input_path}
+
+    # 2. Where to write, and refuse to overwrite before any work is done.
+    if folder_mode:
+        if output_path.exists() and not output_path.is_dir():
+            raise NerDataError("input is a folder of splits, so the output must be a folder, not a file", path=str(output_path))
+        output_formats = {split: args.output_format or args.input_format or guess_format(path) for split, path in inputs.items()}
+        targets = {split: output_path / SPLIT_FILES[output_formats[split]].format(SPLIT_STEMS[split]) for split in inputs}
+        side_files = {"stats": output_path / "stats.json", "label_ids": output_path / "label_ids.csv"}
+    else:
+        output_format = args.output_format or guess_output_format(output_path)
+        output_formats = {"all": output_format}
+        targets = {"all": output_path}
+        side_files = {"stats": Path(f"{output_path}.stats.json"), "label_ids": Path(f"{output_path}.label_ids.csv")}
+    written = [(target, output_formats[split] == "brat") for split, target in targets.items()]
+    for split, target in targets.items():
+        if output_formats[split] == "text_labels" and target.name.startswith("text"):
+            written.append((target.with_name("labels" + target.name[len("text") :]), False))
+    needs_label_ids = args.stats or (folder_mode and "text_labels" in output_formats.values())
+    if args.stats:
+        written.append((side_files["stats"], False))
+    if needs_label_ids:
+        written.append((side_files["label_ids"], False))
+    refuse_existing(written, args.force)
+
+    # 3. Read everything (nothing is written until all of it has been read and checked).
+    report = ReadReport()
+    corpora: Dict[str, list] = {}
+    input_formats: Dict[str, str] = {}
+    for split, path in inputs.items():
+        input_formats[split], corpora[split] = read_split(path, args, report)
+
+    # 4. Schemes: one input scheme for all splits (the train split alone might hold too little evidence).
+    if args.input_scheme == "auto":
+        input_scheme = detect_scheme(sentence.ner_tags for sentences in corpora.values() for sentence in sentences)
+    else:
+        input_scheme = get_scheme(args.input_scheme)
+    output_scheme = get_scheme(args.scheme) if args.scheme else input_scheme
+    repairs: Dict[str, dict] = {}
+    for split, sentences in corpora.items():
+        fixed, validation = validate(sentences, scheme=input_scheme, strict=args.strict, path=inputs[split])
+        if output_scheme is not input_scheme:
+            fixed = [dataclasses.replace(s, ner_tags=convert(s.ner_tags, input_scheme, output_scheme)) for s in fixed]
+        corpora[split] = fixed
+        repairs[split] = validation.to_dict()
+    schemes = f"{input_scheme.name}" + (" (detected)" if args.input_scheme == "auto" else "") + f" -> {output_scheme.name}"
+
+    # 5. Statistics (on what is written, so in the output scheme).
+    tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
+    types = sorted({tag[2:] for sentences in corpora.values() for s in sentences for tag in s.ner_tags if tag != "O"})
+    label_list = output_scheme.labels(types)
+    stats = {
+        split: corpus_stats(sentences, tokenizer=tokenizer, scheme=output_scheme, label_list=label_list)
+        for split, sentences in corpora.items()
+    }
+
+    # 6. Write: all outputs staged, then moved into place together.
+    write_options = FormatOptions(report=report)
+    root = output_path if folder_mode else output_path.parent
+    with Staging(root) as staging:
+        try:
+            for split, sentences in corpora.items():
+                write_sentences(sentences, staging.path(targets[split]), output_formats[split], write_options)
+            if needs_label_ids:
+                from nerkit.formats.text_labels import write_label_ids
+
+                write_label_ids(label_list, staging.path(side_files["label_ids"]))
+        except NerDataError as error:
+            raise staging.unstage(error) from None
+        if args.stats:
+            conversion = {
+                "input": str(input_path),
+                "output": str(output_path),
+                "input_formats": input_formats,
+                "output_formats": output_formats,
+                "input_scheme": input_scheme.name,
+                "input_scheme_detected": args.input_scheme == "auto",
+                "output_scheme": output_scheme.name,
+                "repairs": repairs,
+                "notes": dict(report.counts),
+                "first_notes": report.notes[:MAX_NOTES_SHOWN],
+                "label_ids_file": side_files["label_ids"].name,
+            }
+            if folder_mode:
+                # Class weights for training come from the train split when there is one.
+                weights_from = "train" if "train" in stats else next(iter(stats))
+                document = {
+                    "conversion": conversion,
+                    "label_list": label_list,
+                    "class_weights": stats[weights_from]["class_weights"],
+                    "class_weights_from": weights_from,
+                    "splits": stats,
+                }
+            else:
+                document = {**stats["all"], "conversion": conversion}
+            with atomic_write(staging.path(side_files["stats"])) as stream:
+                json.dump(document, stream, indent=2, ensure_ascii=False)
+                stream.write("\n")
+        moved = staging.commit()
+
+    # 7. Tell the user what happened.
+    for split, split_stats in stats.items():
+        name = SPLIT_STEMS.get(split, str(input_path))
+        if args.stats:
+            print(format_stats(split_stats, title=f"== {name} ({inputs[split]})" if folder_mode else f"== {name}"))
+        print(summary_line(name, split_stats, repairs[split]["repairs"], schemes))
+        for example in repairs[split]["examples"][:3]:
+            print(f"  repaired {example}")
+    if report.notes:
+        counts = ", ".join(f"{kind} {count}" for kind, count in sorted(report.counts.items()))
+        print(f"notes: {len(report.notes)} ({counts})")
+        for note in report.notes[:MAX_NOTES_SHOWN]:
+            print(f"  {note}")
+    print(f"wrote {', '.join(str(path) for path in moved)}" if len(moved) <= 8 else f"wrote {len(moved)} files under {root}")
+
+
+if __name__ == "__main__":
+    main()
