@@ -20,19 +20,13 @@ import transformers
 from transformers import DataCollatorForTokenClassification, HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
-from nerkit.data import load_data
-from nerkit.errors import NerDataError, exit_on_user_error
+from nerkit.data import load_requested_splits
+from nerkit.errors import exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
-from nerkit.features import (
-    WindowSpec,
-    build_features,
-    count_windowed_sentences,
-    resolve_max_seq_length,
-    tokenize_dataset,
-)
-from nerkit.labels import class_weights, labels_from_data, resolve_labels
+from nerkit.features import prepare_features
+from nerkit.labels import class_weights
 from nerkit.losses import WeightedLoss
-from nerkit.modeling import label_config, load_config, load_model, load_tokenizer
+from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 
 logger = logging.getLogger(__name__)
@@ -61,46 +55,22 @@ def main(argv=None):
     set_seed(training_args.seed)
 
     # ---- Data: any format, scheme detected, IOB2 inside ----------------------------------------------------
-    wanted = [split for split, on in (("train", training_args.do_train), ("validation", training_args.do_eval),
-                                      ("test", training_args.do_predict)) if on]
-    if not wanted:
-        raise NerDataError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
-    loaded = load_data(data_args, model_args, splits=wanted)
-    for split, argument in (("train", "--train_file"), ("validation", "--validation_file"), ("test", "--test_file")):
-        if split in wanted and split not in loaded.splits:
-            raise NerDataError(f"--do_{ {'train': 'train', 'validation': 'eval', 'test': 'predict'}[split]} needs "
-                               f"a {split} split: give {argument} or a --dataset_name that has one")
+    loaded = load_requested_splits(data_args, model_args, training_args.do_train, training_args.do_eval,
+                                   training_args.do_predict)
     raw_datasets = loaded.to_dataset_dict()
     logger.info(f"Input tagging scheme: {loaded.input_scheme}; splits: "
                 + ", ".join(f"{name} {len(ds)} sentences" for name, ds in raw_datasets.items()))
 
     # ---- Labels, config, tokenizer, model ------------------------------------------------------------------
-    data_labels = labels_from_data(tags for ds in raw_datasets.values() for tags in ds["ner_tags"])
-    label_list = resolve_labels(data_labels if training_args.do_train else None, load_config(model_args),
-                                model_args.ignore_mismatched_sizes, model_args.model_name_or_path)
+    label_list, config, tokenizer, model = load_for_token_classification(
+        model_args, data_args, raw_datasets, training_args.do_train
+    )
     label2id = {label: index for index, label in enumerate(label_list)}
-    config = label_config(model_args, label_list, data_args.task_name)
-    tokenizer = load_tokenizer(model_args, config)
-    model = load_model(model_args, config, label_list)
-    id2label = {index: label for index, label in enumerate(label_list)}
+    id2label = dict(enumerate(label_list))
 
     # ---- Features: tokenised once, windows for long sentences, optional document context -------------------
-    spec = WindowSpec(
-        max_seq_length=resolve_max_seq_length(data_args.max_seq_length, tokenizer, config),
-        stride=data_args.stride,
-        context_size=data_args.context_size,
-        label_all_tokens=data_args.label_all_tokens,
-    )
-    features = {}
-    for split in raw_datasets:
-        with training_args.main_process_first(desc=f"{split} features"):
-            tokenized = tokenize_dataset(raw_datasets[split], tokenizer, data_args.preprocessing_num_workers,
-                                         not data_args.overwrite_cache, desc=f"Tokenising {split}")
-            features[split] = build_features(tokenized, tokenizer, label2id, spec, not data_args.overwrite_cache,
-                                             desc=f"Building {split} inputs")
-        windowed = count_windowed_sentences(features[split])
-        logger.info(f"{split}: {len(raw_datasets[split])} sentences -> {len(features[split])} inputs; "
-                    f"{windowed} sentences longer than {spec.max_seq_length} sub-words were windowed")
+    features, spec = prepare_features(raw_datasets, tokenizer, label2id, data_args, config,
+                                      training_args.main_process_first)
 
     collator = DataCollatorForTokenClassification(
         tokenizer,

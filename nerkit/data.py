@@ -246,3 +246,17 @@ def _pick_column(given, preferred, columns, features, want: str, source: str) ->
         return candidates[0]
     flag = "--text_column_name" if want == "words" else "--label_column_name"
     raise NerDataError(f"cannot tell which column holds the {want} (columns: {', '.join(columns)}); give {flag}", where=source)
+
+
+def load_requested_splits(data_args, model_args, do_train: bool, do_eval: bool, do_predict: bool) -> LoadedData:
+    """The splits the run needs (train / validation / test), each required to exist."""
+    wanted = {"train": ("train", do_train), "validation": ("eval", do_eval), "test": ("predict", do_predict)}
+    splits = [split for split, (_, on) in wanted.items() if on]
+    if not splits:
+        raise NerDataError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
+    loaded = load_data(data_args, model_args, splits=splits)
+    for split in splits:
+        if split not in loaded.splits:
+            raise NerDataError(f"--do_{wanted[split][0]} needs a {split} split: give --{SPLIT_ARGUMENTS[split]} "
+                               "or a --dataset_name that has one")
+    return loaded

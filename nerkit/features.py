@@ -91,7 +91,8 @@ def tokenize_words(batch: Dict[str, list], tokenizer) -> Dict[str, list]:
     unknown token, so it still gets a prediction.
     """
     words_batch = batch["tokens"]
-    encoding = tokenizer(words_batch, is_split_into_words=True, add_special_tokens=False)
+    # verbose=False: lengths beyond the model's limit are expected here, windows come later.
+    encoding = tokenizer(words_batch, is_split_into_words=True, add_special_tokens=False, verbose=False)
     piece_ids, piece_words = [], []
     for row, words in enumerate(words_batch):
         ids, word_ids = encoding["input_ids"][row], encoding.word_ids(row)
@@ -104,7 +105,7 @@ def tokenize_words(batch: Dict[str, list], tokenizer) -> Dict[str, list]:
 
 def _tokenize_with_unknowns(words: Sequence[str], tokenizer, seen) -> Tuple[List[int], List[int]]:
     patched = [word if index in seen else (tokenizer.unk_token or "[UNK]") for index, word in enumerate(words)]
-    encoding = tokenizer(patched, is_split_into_words=True, add_special_tokens=False)
+    encoding = tokenizer(patched, is_split_into_words=True, add_special_tokens=False, verbose=False)
     return encoding["input_ids"], encoding.word_ids()
 
 
@@ -241,3 +242,30 @@ def count_windowed_sentences(features) -> int:
     from collections import Counter
 
     return sum(1 for count in Counter(features["sentence_id"]).values() if count > 1)
+
+
+def prepare_features(raw_datasets, tokenizer, label2id: Dict[str, int], data_args, config=None, main_process_first=None):
+    """Both passes over every split of ``raw_datasets``, as both training scripts run them.
+
+    ``main_process_first(desc)`` is the Trainer's or Accelerator's context manager, so in a multi-process run
+    rank 0 fills the ``datasets`` cache and the others read it.
+    """
+    import contextlib
+
+    spec = WindowSpec(
+        max_seq_length=resolve_max_seq_length(data_args.max_seq_length, tokenizer, config),
+        stride=data_args.stride,
+        context_size=data_args.context_size,
+        label_all_tokens=data_args.label_all_tokens,
+    )
+    use_cache = not data_args.overwrite_cache
+    features = {}
+    for split, raw in raw_datasets.items():
+        guard = main_process_first(f"{split} features") if main_process_first else contextlib.nullcontext()
+        with guard:
+            tokenized = tokenize_dataset(raw, tokenizer, data_args.preprocessing_num_workers, use_cache, f"Tokenising {split}")
+            features[split] = build_features(tokenized, tokenizer, label2id, spec, use_cache, f"Building {split} inputs")
+        logger.info(f"{split}: {len(raw)} sentences -> {len(features[split])} inputs; "
+                    f"{count_windowed_sentences(features[split])} sentences longer than {spec.max_seq_length} "
+                    "sub-words were windowed")
+    return features, spec

@@ -85,3 +85,16 @@ def label_config(model_args, label_list: List[str], task_name: str):
         label2id={label: index for index, label in enumerate(label_list)},
         finetuning_task=task_name,
     )
+
+
+def load_for_token_classification(model_args, data_args, raw_datasets, do_train: bool):
+    """Label list, config, tokenizer and model, in that order (see ``nerkit.labels`` for the label rules)."""
+    from .labels import labels_from_data, resolve_labels
+
+    data_labels = labels_from_data(tags for split in raw_datasets.values() for tags in split["ner_tags"])
+    label_list = resolve_labels(data_labels if do_train else None, load_config(model_args),
+                                model_args.ignore_mismatched_sizes, model_args.model_name_or_path)
+    config = label_config(model_args, label_list, data_args.task_name)
+    tokenizer = load_tokenizer(model_args, config)
+    model = load_model(model_args, config, label_list)
+    return label_list, config, tokenizer, model

@@ -30,7 +30,7 @@ def last_checkpoint(folder: str) -> Optional[str]:
 
 
 def prepare_output_dir(output_dir: str, overwrite: bool, do_train: bool, resume_from_checkpoint: Optional[str]) -> Optional[str]:
-    """Create and check ``output_dir``; return the checkpoint to resume from, if any."""
+    """Check ``output_dir`` (creating nothing); return the checkpoint to resume from, if any."""
     if not output_dir:
         raise NerDataError("--output_dir is required")
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
@@ -54,13 +54,16 @@ def prepare_output_dir(output_dir: str, overwrite: bool, do_train: bool, resume_
             f"--output_dir is not empty ({len(existing)} entries); pass --overwrite_output_dir to write into it",
             path=output_dir,
         )
+    # Check where the folder will be, without creating it: a run that fails on its input leaves nothing behind.
+    existing_ancestor = os.path.abspath(output_dir)
+    while not os.path.isdir(existing_ancestor):
+        existing_ancestor = os.path.dirname(existing_ancestor)
     try:
-        os.makedirs(output_dir, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=output_dir, prefix=".write-test-"):
+        with tempfile.NamedTemporaryFile(dir=existing_ancestor, prefix=".write-test-"):
             pass
     except OSError as error:
         raise NerDataError(f"cannot write to the output folder: {error.strerror}", path=output_dir) from None
-    free = shutil.disk_usage(output_dir).free
+    free = shutil.disk_usage(existing_ancestor).free
     if free < MIN_FREE_BYTES:
         raise NerDataError(f"only {free // 2**20} MiB free on the output disk (need {MIN_FREE_BYTES // 2**20} MiB)", path=output_dir)
     return resume

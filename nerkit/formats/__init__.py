@@ -93,7 +93,9 @@ def read_sentences(path, format: Optional[str] = None, options: Optional[FormatO
     """All sentences of ``path`` in ``format`` (guessed when None)."""
     options = options or FormatOptions()
     format = format or guess_format(path)
-    sentences = list(_module(format).read(Path(path), options))
+    module = _module(format)
+    # json and csv share a module; a format-specific reader wins so an explicit --input_format is obeyed.
+    sentences = list(getattr(module, f"read_{format}", module.read)(Path(path), options))
     if not sentences:
         raise NerDataError("no sentences found (empty input)", path=str(path))
     return sentences
@@ -101,4 +103,5 @@ def read_sentences(path, format: Optional[str] = None, options: Optional[FormatO
 
 def write_sentences(sentences: Iterable[Sentence], path, format: str, options: Optional[FormatOptions] = None) -> None:
     """Write ``sentences`` to ``path`` in ``format``, atomically."""
-    _module(format).write(list(sentences), Path(path), options or FormatOptions())
+    module = _module(format)
+    getattr(module, f"write_{format}", module.write)(list(sentences), Path(path), options or FormatOptions())

@@ -1,0 +1,205 @@
+"""run_ner.py end to end on tiny random models: arguments, formats, labels, windows, outputs and errors."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import run_ner
+from nerkit.formats import FormatOptions, read_sentences, write_sentences
+from nerkit.schemes import first_violation, get_spans
+from tiny_models import make_model_dir
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE_LABELS = ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
+FAST = ["--per_device_train_batch_size", "8", "--per_device_eval_batch_size", "16", "--report_to", "none",
+        "--save_strategy", "no", "--disable_tqdm", "true", "--seed", "1"]
+
+
+def run(argv, capsys=None):
+    """Run the script in-process; returns the exit status (0 when main returns)."""
+    try:
+        run_ner.main([str(a) for a in argv])
+    except SystemExit as stop:
+        return stop.code
+    return 0
+
+
+def words_of(path):
+    return [s.tokens for s in read_sentences(path)]
+
+
+def predicted_words(output_dir):
+    """Words of predictions.conll, sentence by sentence (column 0), skipping document lines."""
+    sentences, current = [], []
+    for line in (Path(output_dir) / "predictions.conll").read_text(encoding="utf-8").split("\n"):
+        if not line.strip():
+            if current:
+                sentences.append(current)
+            current = []
+        elif not line.startswith("-DOCSTART-"):
+            current.append(line.split(" ")[0])
+    return sentences
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    """A tiny random token classifier already trained (randomly) on the sample's labels, in a shuffled order."""
+    words = [w for s in words_of(SAMPLE / "train.conll") for w in s]
+    order = ["B-PER", "O", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+    return make_model_dir(tmp_path_factory.mktemp("tiny-classifier"), words, labels=order), order
+
+
+def test_train_evaluate_predict_writes_every_output(tmp_path, tiny_model):
+    out = tmp_path / "out"
+    status = run(["--model_name_or_path", tiny_model, "--train_file", SAMPLE / "train.conll",
+                  "--validation_file", SAMPLE / "dev.conll", "--test_file", SAMPLE / "test.conll",
+                  "--max_train_samples", 48, "--max_eval_samples", 30, "--num_train_epochs", 1,
+                  "--max_seq_length", 32, "--output_dir", out, "--do_train", "--do_eval", "--do_predict", *FAST])
+    assert status == 0
+    for name in ["model.safetensors", "config.json", "tokenizer.json", "all_results.json", "train_results.json",
+                 "eval_results.json", "predict_results.json", "trainer_state.json", "eval_report.txt",
+                 "predict_report.txt", "predictions.conll", "predictions.jsonl"]:
+        assert (out / name).exists(), name
+    config = json.loads((out / "config.json").read_text())
+    assert set(config["id2label"].values()) == set(SAMPLE_LABELS)
+    results = json.loads((out / "eval_results.json").read_text())
+    assert {"eval_precision", "eval_recall", "eval_f1", "eval_accuracy", "eval_per_type"} <= set(results)
+    # With 32 sub-words, the sample's 200+ word sentences are windowed: still one prediction per word.
+    gold = words_of(SAMPLE / "test.conll")
+    assert max(len(s) for s in gold) > 200
+    assert predicted_words(out) == gold
+    jsonl = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [r["tokens"] for r in jsonl] == gold
+    assert all(len(r["predicted_tags"]) == len(r["tokens"]) for r in jsonl)
+    assert "precision" in (out / "predict_report.txt").read_text()
+
+    from transformers import pipeline
+
+    tagger = pipeline("token-classification", model=str(out), aggregation_strategy="first")
+    assert isinstance(tagger("Stefan visited Oakhallow"), list)
+
+
+def test_arguments_from_json_and_yaml_files(tmp_path, tiny_model):
+    arguments = {"model_name_or_path": str(tiny_model), "validation_file": str(SAMPLE / "dev.conll"),
+                 "max_eval_samples": 10, "do_eval": True, "report_to": "none", "ignore_mismatched_sizes": True}
+    json_file = tmp_path / "args.json"
+    json_file.write_text(json.dumps(dict(arguments, output_dir=str(tmp_path / "from_json"))))
+    # an untrained encoder has no labels: evaluating it needs labels from the data, i.e. --do_train; expect the error
+    assert run([json_file]) == 2
+    arguments.update(do_train=True, train_file=str(SAMPLE / "train.conll"), max_train_samples=8, max_steps=1)
+    json_file.write_text(json.dumps(dict(arguments, output_dir=str(tmp_path / "from_json"))))
+    assert run([json_file]) == 0
+    yaml_file = tmp_path / "args.yaml"
+    yaml_file.write_text("\n".join(f"{k}: {json.dumps(v)}" for k, v in dict(arguments, output_dir=str(tmp_path / "from_yaml")).items()))
+    assert run([yaml_file]) == 0
+    assert json.loads((tmp_path / "from_json" / "eval_results.json").read_text())["eval_samples"] == 10
+    assert (tmp_path / "from_yaml" / "eval_results.json").exists()
+
+
+@pytest.mark.parametrize("format_name, file_name", [
+    ("conll", "test.conll"), ("json", "test.jsonl"), ("csv", "test.csv"), ("text_labels", "text_test.txt"),
+    ("offsets", "test.offsets.jsonl"), ("brat", "test_brat"),
+])
+def test_every_input_format_predicts_every_word(tmp_path, classifier, format_name, file_name):
+    model, _ = classifier
+    sentences = read_sentences(SAMPLE / "test.conll")[:25]
+    path = tmp_path / file_name
+    write_sentences(sentences, path, format_name, FormatOptions())
+    expected = [s.tokens for s in read_sentences(path, format_name)]
+    out = tmp_path / "out"
+    assert run(["--model_name_or_path", model, "--test_file", path, "--input_format", format_name,
+                "--output_dir", out, "--do_predict", *FAST]) == 0
+    assert predicted_words(out) == expected
+
+
+def test_pretrained_label_order_is_kept(tmp_path, classifier):
+    model, order = classifier
+    out = tmp_path / "out"
+    assert run(["--model_name_or_path", model, "--train_file", SAMPLE / "train.conll", "--max_train_samples", 8,
+                "--max_steps", 1, "--output_dir", out, "--do_train", *FAST]) == 0
+    id2label = json.loads((out / "config.json").read_text())["id2label"]
+    assert [id2label[str(i)] for i in range(len(order))] == order
+
+
+def test_label_mismatch_is_an_error_unless_asked(tmp_path, capsys):
+    words = [w for s in words_of(SAMPLE / "train.conll") for w in s]
+    model = make_model_dir(tmp_path / "foo-model", words, labels=["O", "B-FOO", "I-FOO"])
+    argv = ["--model_name_or_path", model, "--train_file", SAMPLE / "train.conll", "--max_train_samples", 8,
+            "--max_steps", 1, "--do_train", *FAST]
+    capsys.readouterr()  # drop what building the model printed
+    assert run(argv + ["--output_dir", tmp_path / "a"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "--ignore_mismatched_sizes" in error[0] and "Traceback" not in error[0]
+    assert not (tmp_path / "a").exists()
+    assert run(argv + ["--output_dir", tmp_path / "b", "--ignore_mismatched_sizes"]) == 0
+    assert "B-PER" in json.loads((tmp_path / "b" / "config.json").read_text())["label2id"]
+
+
+def test_non_empty_output_dir_is_refused(tmp_path, tiny_model, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    assert run(["--model_name_or_path", tiny_model, "--train_file", SAMPLE / "train.conll", "--do_train",
+                "--output_dir", out, *FAST]) == 2
+    assert "--overwrite_output_dir" in capsys.readouterr().err
+    assert (out / "precious.txt").read_text() == "keep me" and len(list(out.iterdir())) == 1
+
+
+def test_eval_only_and_label_all_tokens_count_words_not_subwords(tmp_path, classifier):
+    model, _ = classifier
+    supports = []
+    for flag in ([], ["--label_all_tokens"]):
+        out = tmp_path / f"out{len(flag)}"
+        assert run(["--model_name_or_path", model, "--validation_file", SAMPLE / "dev.conll", "--do_eval",
+                    "--output_dir", out, *flag, *FAST]) == 0
+        per_type = json.loads((out / "eval_results.json").read_text())["eval_per_type"]
+        supports.append({t: v["number"] for t, v in per_type.items() if v["number"]})
+    gold = {}
+    for sentence in read_sentences(SAMPLE / "dev.conll"):
+        for entity_type, _, _ in get_spans(sentence.ner_tags):
+            gold[entity_type] = gold.get(entity_type, 0) + 1
+    assert supports[0] == supports[1] == gold
+
+
+def test_integer_tags_need_a_label_list(tmp_path, classifier, capsys):
+    model, _ = classifier
+    path = tmp_path / "ints.jsonl"
+    path.write_text('{"tokens": ["Stefan", "visited", "Oakhallow"], "ner_tags": [7, 0, 1]}\n')
+    argv = ["--model_name_or_path", model, "--test_file", path, "--do_predict", *FAST]
+    assert run(argv + ["--output_dir", tmp_path / "a"]) == 2
+    assert "label" in capsys.readouterr().err
+    assert run(argv + ["--output_dir", tmp_path / "b", "--label_list", ",".join(SAMPLE_LABELS)]) == 0
+    record = json.loads((tmp_path / "b" / "predictions.jsonl").read_text())
+    assert record["gold_tags"] == ["B-PER", "O", "B-LOC"]
+
+
+def test_labels_only_in_validation_split_are_learned(tmp_path, tiny_model):
+    train = tmp_path / "train.conll"
+    train.write_text("Stefan B-PER\nwalked O\n\nAnna B-PER\nran O\n")
+    dev = tmp_path / "dev.conll"
+    dev.write_text("Oakhallow B-LOC\nis O\nsmall O\n")
+    out = tmp_path / "out"
+    assert run(["--model_name_or_path", tiny_model, "--train_file", train, "--validation_file", dev,
+                "--do_train", "--do_eval", "--max_steps", 1, "--output_dir", out, *FAST]) == 0
+    assert "B-LOC" in json.loads((out / "config.json").read_text())["label2id"]
+
+
+def test_iob1_input_predicted_back_in_iob1_and_constrained_output_is_valid(tmp_path, classifier):
+    model, _ = classifier
+    iob1 = tmp_path / "test.iob1"
+    lines = []
+    for sentence in read_sentences(SAMPLE / "test.conll")[:30]:
+        from nerkit.schemes import convert
+
+        for word, tag in zip(sentence.tokens, convert(sentence.ner_tags, "iob2", "iob1")):
+            lines.append(f"{word} {tag}")
+        lines.append("")
+    iob1.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert run(["--model_name_or_path", model, "--test_file", iob1, "--tagging_scheme", "iob1",
+                "--constrained_decoding", "--output_dir", out, "--do_predict", *FAST]) == 0
+    for record in map(json.loads, (out / "predictions.jsonl").read_text().splitlines()):
+        assert first_violation(record["predicted_tags"], "iob1") is None
+        assert first_violation(record["gold_tags"], "iob1") is None
+        assert not any(t.startswith("B-") for t in record["gold_tags"][:1])  # IOB1 opens entities with I-
