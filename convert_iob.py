@@ -332,8 +332,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                 "input_scheme_detected": args.input_scheme == "auto",
                 "output_scheme": output_scheme.name,
                 "repairs": repairs,
-                "notes": dict(report.counts),
-                "first_notes": report.notes[:MAX_NOTES_SHOWN],
+                "report_counts": dict(report.counts),
+                "notes": report.notes,
                 "label_ids_file": side_files["label_ids"].name,
             }
             if folder_mode:
@@ -361,11 +361,13 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(summary_line(name, split_stats, repairs[split]["repairs"], schemes))
         for example in repairs[split]["examples"][:3]:
             print(f"  repaired {example}")
-    if report.notes:
-        counts = ", ".join(f"{kind} {count}" for kind, count in sorted(report.counts.items()))
-        print(f"notes: {len(report.notes)} ({counts})")
+    if report.counts or report.notes:
+        counts = ", ".join(f"{kind} {count:,}" for kind, count in sorted(report.counts.items()))
+        print(f"report: {counts}; {len(report.notes)} note{'' if len(report.notes) == 1 else 's'}" + (":" if report.notes else ""))
         for note in report.notes[:MAX_NOTES_SHOWN]:
             print(f"  {note}")
+        if len(report.notes) > MAX_NOTES_SHOWN:
+            print(f"  ... {len(report.notes) - MAX_NOTES_SHOWN} more" + (" in the stats file" if args.stats else ""))
     print(f"wrote {', '.join(str(path) for path in moved)}" if len(moved) <= 8 else f"wrote {len(moved)} files under {root}")
 
 

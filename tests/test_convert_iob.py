@@ -136,7 +136,7 @@ def test_every_format_pair(script, sources, source, target, tmp_path, capsys):
     output = tmp_path / pattern.format("out")
     # The input format is guessed from the path (extension, partner file, .ann files in a folder).
     assert call(script, "--input", paths[source], "--output", output, *extra) == 0
-    assert "9 sentences" not in capsys.readouterr().out  # the fixture has 4
+    assert ": 4 sentences, 24 tokens, " in capsys.readouterr().out
     converted = read_sentences(output, target)
     assert tokens_and_tags(converted) == tokens_and_tags(original)
     if source in KEEPS_DOCUMENTS and target in KEEPS_DOCUMENTS:
@@ -238,7 +238,8 @@ def test_folder_mode_to_text_labels_writes_label_ids(split_folder, tmp_path):
     assert (output / "text_train.txt").read_text().splitlines()[0] == "Ada Lovelace visited London ."
     assert (output / "labels_test.txt").read_text() == "B-PER B-PER O B-PER I-PER\n"
     assert (output / "label_ids.csv").read_text().split() == ["O", "B-LOC", "B-MISC", "B-ORG", "B-PER", "I-LOC", "I-MISC", "I-ORG", "I-PER"]
-    assert "notes: 3 (lost_documents 3)" in result.stdout
+    assert "report: lost_documents 3; 3 notes:" in result.stdout
+    assert "text_labels cannot represent document boundaries: 1 document(s) written as plain sentences" in result.stdout
     # ... and back: a NeMo folder is a split folder too.
     again = run("--input", output, "--output", tmp_path / "conll", "--output_format", "conll")
     assert again.returncode == 0, again.stderr
@@ -418,3 +419,15 @@ def test_conll2003_train(shared_data, tmp_path):
     assert stats["conversion"]["input_scheme"] == "IOB1" and stats["conversion"]["repairs"]["all"]["repairs"] == 2
     assert stats["scheme"] == "IOB2" and set(stats["labels"]) == {"O"} | {f"{p}-{t}" for p in "BI" for t in ("LOC", "MISC", "ORG", "PER")}
     assert sum(1 for _ in output.open()) == 14041
+
+
+def test_ncbi_disease_brat_folder(shared_data, tmp_path):
+    # BRAT split folders (train/ devel/ test/) in, CoNLL files out; mention counts from the data's README.txt.
+    result = run("--input", shared_data / "ncbi_disease_brat", "--output", tmp_path / "out", "--output_format", "conll", "--stats")
+    assert result.returncode == 0, result.stderr
+    assert files_under(tmp_path / "out") == ["dev.conll", "label_ids.csv", "stats.json", "test.conll", "train.conll"]
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert {split: s["documents"] for split, s in stats["splits"].items()} == {"train": 593, "validation": 100, "test": 100}
+    assert stats["splits"]["validation"]["entities"] == {"CompositeMention": 35, "DiseaseClass": 126, "Modifier": 214, "SpecificDisease": 412}
+    assert stats["splits"]["test"]["entity_total"] == 960
+    assert stats["conversion"]["notes"] and "report: " in result.stdout
