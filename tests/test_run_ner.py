@@ -203,3 +203,82 @@ def test_iob1_input_predicted_back_in_iob1_and_constrained_output_is_valid(tmp_p
         assert first_violation(record["predicted_tags"], "iob1") is None
         assert first_violation(record["gold_tags"], "iob1") is None
         assert not any(t.startswith("B-") for t in record["gold_tags"][:1])  # IOB1 opens entities with I-
+
+
+def test_dataset_name_as_local_folder_and_saved_dataset(tmp_path, classifier):
+    """--dataset_name takes a folder of split files, or a DatasetDict saved like a hub dataset (ClassLabel ids)."""
+    import datasets
+
+    model, _ = classifier
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    sentences = read_sentences(SAMPLE / "dev.conll")[:12]
+    write_sentences(sentences, folder / "train.conll", "conll")
+    write_sentences(sentences, folder / "dev.conll", "conll")
+    out = tmp_path / "out_folder"
+    assert run(["--model_name_or_path", model, "--dataset_name", folder, "--do_eval", "--output_dir", out, *FAST]) == 0
+    assert json.loads((out / "eval_results.json").read_text())["eval_samples"] == 12
+
+    names = SAMPLE_LABELS
+    hub_like = datasets.DatasetDict({
+        "validation": datasets.Dataset.from_dict(
+            {"id": [str(i) for i in range(len(sentences))],
+             "tokens": [s.tokens for s in sentences],
+             "pos_tags": [[0] * len(s) for s in sentences],
+             "ner_tags": [[names.index(t) for t in s.ner_tags] for s in sentences]},
+            features=datasets.Features({
+                "id": datasets.Value("string"),
+                "tokens": datasets.Sequence(datasets.Value("string")),
+                "pos_tags": datasets.Sequence(datasets.Value("int32")),
+                "ner_tags": datasets.Sequence(datasets.ClassLabel(names=names)),
+            }),
+        )
+    })
+    hub_like.save_to_disk(str(tmp_path / "saved"))
+    out = tmp_path / "out_saved"
+    assert run(["--model_name_or_path", model, "--dataset_name", tmp_path / "saved", "--do_eval",
+                "--output_dir", out, *FAST]) == 0
+    per_type = json.loads((out / "eval_results.json").read_text())["eval_per_type"]
+    gold = {}
+    for s in sentences:
+        for entity_type, _, _ in get_spans(s.ner_tags):
+            gold[entity_type] = gold.get(entity_type, 0) + 1
+    assert {t: v["number"] for t, v in per_type.items() if v["number"]} == gold
+
+
+def test_slow_tokenizer_is_refused_with_the_model_name(tmp_path, classifier, capsys, monkeypatch):
+    import transformers
+
+    model, _ = classifier
+
+    class SlowTokenizer:
+        is_fast = False
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: SlowTokenizer())
+    assert run(["--model_name_or_path", model, "--test_file", SAMPLE / "test.conll", "--do_predict",
+                "--output_dir", tmp_path / "out", *FAST]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "slow" in error and str(model) in error
+
+
+def test_roberta_style_tokenizer_gets_prefix_space(tmp_path):
+    """Byte-level BPE tokenizers need add_prefix_space=True to take pre-split words; the script sets it."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaForTokenClassification, RobertaTokenizerFast
+
+    words = [w for s in words_of(SAMPLE / "train.conll") for w in s]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator([" ".join(words)], vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    folder = tmp_path / "tiny-roberta"
+    folder.mkdir()
+    bpe.save_model(str(folder))
+    tokenizer = RobertaTokenizerFast(vocab_file=str(folder / "vocab.json"), merges_file=str(folder / "merges.txt"))
+    tokenizer.save_pretrained(folder)
+    config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=130, pad_token_id=1,
+                           id2label=dict(enumerate(SAMPLE_LABELS)), label2id={l: i for i, l in enumerate(SAMPLE_LABELS)})
+    RobertaForTokenClassification(config).save_pretrained(folder)
+    out = tmp_path / "out"
+    assert run(["--model_name_or_path", folder, "--test_file", SAMPLE / "test.conll", "--max_predict_samples", 20,
+                "--do_predict", "--output_dir", out, *FAST]) == 0
+    assert predicted_words(out) == words_of(SAMPLE / "test.conll")[:20]
