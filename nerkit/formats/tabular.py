@@ -281,12 +281,14 @@ def _tag_namer(options, path: Path) -> Callable:
             if label_list is None:
                 raise ValueError(f"integer tags need a label list (--label_list); found tag {value!r}")
             number = int(value)
-            if number >= len(label_list):
+            if not 0 <= number < len(label_list):
                 raise ValueError(f"tag id {number} is outside the label list ({len(label_list)} labels)")
             value = label_list[number]
+        if not isinstance(value, str):  # a list or object where a tag should be (unhashable: test first)
+            raise ValueError(bad_tag_message(value))
         if value in checker.valid:
             return value
-        if not isinstance(value, str) or not is_tag(value):
+        if not is_tag(value):
             raise ValueError(bad_tag_message(value))
         checker.valid.add(value)
         return value
