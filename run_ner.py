@@ -17,7 +17,7 @@ import sys
 
 import datasets
 import transformers
-from transformers import DataCollatorForTokenClassification, HfArgumentParser, Trainer, TrainingArguments, set_seed
+from transformers import DataCollatorForTokenClassification, HfArgumentParser, TrainingArguments, set_seed
 
 from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
 from nerkit.data import load_requested_splits
@@ -28,6 +28,7 @@ from nerkit.labels import class_weights
 from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
+from nerkit.trainer import NerTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def main(argv=None):
     weights = class_weights(data_args.class_weights, label_list,
                             raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
 
-    trainer = Trainer(
+    trainer = NerTrainer(
         model=model,
         args=training_args,
         train_dataset=features.get("train"),
