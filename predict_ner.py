@@ -1,0 +1,185 @@
+#!/usr/bin/env python
+"""Tag raw text (or words) with a trained NER model: entities with character offsets, word tags, CoNLL or inline.
+
+    python predict_ner.py --model output/sample --input news.txt --output entities.jsonl
+    echo "Ada Lovelace met Charles Babbage in London." | python predict_ner.py --model output/sample \\
+        --input - --output - --format inline
+
+Input (``--input FILE``, a folder, or ``-`` for stdin; ``--input_format`` overrides the guess):
+
+- plain text, one document per line (blank lines give empty documents, so output and input lines stay
+  aligned), or the whole input as one document with ``--document``;
+- JSON lines with a ``"text"`` field (an ``"id"`` field is copied to the output);
+- any word-level format of the data layer (CoNLL, text+labels, JSON/CSV tokens, offsets JSON, BRAT); their
+  gold tags are kept next to the predictions. A CoNLL file with a single column is words only.
+
+Raw text is cut into words and sentences by the same tokeniser and sentence splitter as the data layer
+(``nerkit.words``), so predictions see the word boundaries training saw. Sentences longer than the model's
+maximum are windowed with overlap and merged back (no word is lost), exactly as ``run_ner.py`` does.
+
+Output (``--format``): ``jsonl`` (default) has one object per document::
+
+    {"text": "...", "entities": [{"start": 0, "end": 12, "label": "PER", "text": "Ada Lovelace", "score": 0.97}],
+     "tokens": [...], "tags": [...], "offsets": [[0, 3], ...]}
+
+``start``/``end`` are character offsets (Python string indices: Unicode code points, end exclusive) into
+``text``, which is the input decoded, without a BOM and with ``\\n`` line ends, so ``text[start:end]`` is the
+entity's text. ``score`` is the mean, over the entity's words, of the probability of each word's predicted
+tag. ``conll`` writes ``word tag`` lines (``word gold tag`` for word-level input with tags); ``inline`` writes
+the text with ``[TAG]`` after each word not tagged ``O`` (NeMo style), spacing kept.
+
+Tags are in the model's scheme (IOB2 for models trained here), or in the input's scheme for word-level
+input with tags (as ``run_ner.py`` writes predictions), or in ``--scheme``; either way they are the valid
+sequence of the predicted entities. An existing ``--output`` is never replaced without ``--overwrite``; the
+file is written atomically (an error leaves no partial file). User errors print one line and exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+import time
+from pathlib import Path
+
+from nerkit.errors import NerDataError, exit_on_user_error
+from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
+
+logger = logging.getLogger("predict_ner")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Predict named entities in raw text or word-level files with a trained token classifier.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="Trained model folder (a training run's output_dir) or hub id.")
+    parser.add_argument("--input", required=True, help="Input file or folder, or - for stdin.")
+    parser.add_argument("--output", required=True, help="Output file, or - for stdout.")
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="jsonl", help="Output format.")
+    parser.add_argument("--input_format", choices=INPUT_FORMATS, default="auto",
+                        help="text: one document per line; jsonl: objects with a 'text' field; or a word-level "
+                             "data format. auto: guessed from the name and content.")
+    parser.add_argument("--document", action="store_true",
+                        help="Plain text input: the whole input is one document instead of one per line.")
+    parser.add_argument("--encoding", default="utf-8", help="Encoding of the input.")
+    parser.add_argument("--batch_size", type=int, default=32, help="Inputs per forward pass.")
+    parser.add_argument("--max_seq_length", type=int, default=None,
+                        help="Longest input in sub-words (special tokens included); longer sentences are windowed. "
+                             "Default: the model's limit, at most 512.")
+    parser.add_argument("--stride", type=int, default=None,
+                        help="Overlap in sub-words between windows (default: a quarter of the window, at most 32).")
+    parser.add_argument("--context_size", type=int, default=0,
+                        help="Sub-words of neighbouring sentences of the same document added on each side "
+                             "(use the value the model was trained with).")
+    parser.add_argument("--constrained_decoding", action="store_true",
+                        help="Viterbi over the scheme's valid tag transitions instead of argmax.")
+    parser.add_argument("--scheme", choices=("iob1", "iob2", "bioes"), default=None,
+                        help="Write tags in this scheme (default: the model's; for word-level input with tags, "
+                             "the input's).")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps.")
+    parser.add_argument("--dtype", choices=DTYPES, default="auto",
+                        help="Autocast dtype. auto: bfloat16 (or float16) on a GPU, float32 on a CPU.")
+    parser.add_argument("--overwrite", action="store_true", help="Replace --output if it exists.")
+    parser.add_argument("--print_entities", action="store_true",
+                        help="Also print each document's entities to the terminal (not with --output -).")
+    parser.add_argument("--quiet", action="store_true", help="No progress bar and no summary.")
+    parser.add_argument("--trust_remote_code", action="store_true", help="Allow model code from the hub.")
+    return parser
+
+
+def check_output(output: str, overwrite: bool) -> None:
+    if output == "-":
+        return
+    path = Path(output)
+    if path.is_dir():
+        raise NerDataError("--output is a folder; give a file name", path=output)
+    if path.exists() and not overwrite:
+        raise NerDataError("--output exists; pass --overwrite to replace it", path=output)
+
+
+@contextlib.contextmanager
+def quiet_transformers(quiet: bool):
+    """With --quiet, no transformers warnings or loading bars while the model loads (settings restored)."""
+    if not quiet:
+        yield
+        return
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def describe(prediction) -> str:
+    """A document's text and its entities, for the terminal."""
+    text = prediction.document.text.replace("\n", " ")
+    lines = [text if len(text) <= 120 else text[:117] + "..."]
+    for entity in prediction.entities:
+        lines.append(f"    {entity['label']:<8} {entity['score']:.2f}  [{entity['start']}:{entity['end']}]  {entity['text']}")
+    if not prediction.entities:
+        lines.append("    (no entities)")
+    return "\n".join(lines)
+
+
+@exit_on_user_error
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(format="%(levelname)s - %(name)s - %(message)s", stream=sys.stderr,
+                        level=logging.WARNING if args.quiet else logging.INFO)
+    if args.print_entities and args.output == "-":
+        raise NerDataError("--print_entities prints to stdout; give --output a file name")
+    check_output(args.output, args.overwrite)
+
+    started = time.perf_counter()
+    loaded = read_documents(args.input, args.input_format, args.document, args.encoding)
+    with quiet_transformers(args.quiet):
+        tagger = NerTagger.load(args.model, device=args.device, dtype=args.dtype,
+                                trust_remote_code=args.trust_remote_code, batch_size=args.batch_size,
+                                max_seq_length=args.max_seq_length, stride=args.stride,
+                                context_size=args.context_size, constrained=args.constrained_decoding)
+    loaded_at = time.perf_counter()
+    scheme = args.scheme or loaded.gold_scheme  # None: the model's scheme
+    logger.info(f"{len(loaded.documents)} documents ({loaded.format}), {loaded.sentence_count} sentences, "
+                f"{loaded.word_count} words; model labels {', '.join(tagger.labels)} on {tagger.device}"
+                + (f" ({str(tagger.dtype).replace('torch.', '')} autocast)" if tagger.dtype is not None else ""))
+
+    predictions = tagger.predict(loaded.documents, output_scheme=scheme, progress=not args.quiet)
+    entity_count = 0
+    if args.output == "-":
+        writer = PredictionWriter(sys.stdout, args.format)
+        for prediction in predictions:
+            writer.write(prediction)
+            entity_count += len(prediction.entities)
+        sys.stdout.flush()
+    else:
+        from nerkit.files import atomic_write
+
+        shown = []
+        with atomic_write(args.output) as stream:
+            writer = PredictionWriter(stream, args.format)
+            for prediction in predictions:
+                writer.write(prediction)
+                entity_count += len(prediction.entities)
+                if args.print_entities:
+                    shown.append(describe(prediction))
+        if shown:
+            print("\n".join(shown))
+    if not args.quiet:
+        seconds = time.perf_counter() - loaded_at
+        print(f"{entity_count} entities in {len(loaded.documents)} documents ({loaded.word_count} words) in "
+              f"{seconds:.1f} s, {loaded.word_count / max(seconds, 1e-9):,.0f} words/s "
+              f"(reading and loading {loaded_at - started:.1f} s)"
+              + ("" if args.output == "-" else f" -> {args.output}"), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    main()
