@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import List
 
 from .errors import NerDataError
@@ -38,7 +39,19 @@ def load_config(model_args, **overrides):
     try:
         return AutoConfig.from_pretrained(name, **_hub_kwargs(model_args), **overrides)
     except (OSError, ValueError, KeyError) as error:
-        raise NerDataError(f"cannot load a model config from {name!r}: {_first_line(error)}") from None
+        raise _missing_model(name) or NerDataError(f"cannot load a model config from {name!r}: {_first_line(error)}") from None
+
+
+def _missing_model(name: str):
+    """A plain error for a local model folder that is not there or holds no config.json (the hub's own message
+    for these talks about repo ids), or None when ``name`` may be a hub id."""
+    path = os.path.expanduser(name)
+    if os.path.isdir(path):
+        if not os.path.exists(os.path.join(path, "config.json")):
+            return NerDataError("no config.json in this folder: not a saved model (save_pretrained or a run's output_dir)", path=name)
+        return None
+    looks_local = os.path.isabs(path) or name.startswith((".", "~")) or "\\" in name or name.count("/") > 1
+    return NerDataError("model folder not found", path=name) if looks_local and not os.path.exists(path) else None
 
 
 def load_tokenizer(model_args, config):
@@ -96,5 +109,14 @@ def load_for_token_classification(model_args, data_args, raw_datasets, do_train:
                                 model_args.ignore_mismatched_sizes, model_args.model_name_or_path)
     config = label_config(model_args, label_list, data_args.task_name)
     tokenizer = load_tokenizer(model_args, config)
+    check_window_arguments(data_args, tokenizer, config)
     model = load_model(model_args, config, label_list)
     return label_list, config, tokenizer, model
+
+
+def check_window_arguments(data_args, tokenizer, config) -> None:
+    """``--max_seq_length`` / ``--stride`` errors now, before the weights load and the data is tokenised."""
+    from .features import WindowSpec, check_window_spec, resolve_max_seq_length
+
+    max_seq_length = resolve_max_seq_length(getattr(data_args, "max_seq_length", None), tokenizer, config)
+    check_window_spec(WindowSpec(max_seq_length=max_seq_length, stride=getattr(data_args, "stride", None)), tokenizer)
