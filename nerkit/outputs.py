@@ -57,6 +57,8 @@ def prepare_output_dir(output_dir: str, overwrite: bool, do_train: bool, resume_
     # Check where the folder will be, without creating it: a run that fails on its input leaves nothing behind.
     existing_ancestor = os.path.abspath(output_dir)
     while not os.path.isdir(existing_ancestor):
+        if os.path.lexists(existing_ancestor):  # a file (or broken link) where a folder would have to be made
+            raise NerDataError(f"cannot create the output folder: {existing_ancestor} is not a folder", path=output_dir)
         existing_ancestor = os.path.dirname(existing_ancestor)
     try:
         with tempfile.NamedTemporaryFile(dir=existing_ancestor, prefix=".write-test-"):
