@@ -49,8 +49,14 @@ OUTPUT_DIR=${OUTPUT_DIR:-output/$(basename "$DATA")}
   --do_train --do_eval --do_predict \
   --learning_rate 1e-4 --seed 42 \
   --train_sampling_strategy group_by_length \
-  --save_strategy no --report_to none --disable_tqdm true \
+  --save_strategy no --report_to none \
   "${extra[@]}" "$@"
 
 echo
-echo "Model, reports and predictions are in $OUTPUT_DIR (predict_report.txt, predictions.conll, predictions.jsonl)."
+echo "Entities the model finds in a few sentences of our own (examples/raw_sentences.txt):"
+"$PYTHON" predict_ner.py --model "$OUTPUT_DIR" --input examples/raw_sentences.txt \
+  --output "$OUTPUT_DIR/raw_predictions.jsonl" --overwrite --print_entities --quiet
+
+echo
+echo "Model, reports and predictions are in $OUTPUT_DIR: predict_report.txt, predictions.conll/.jsonl,"
+echo "learning_curve.png, per_type_f1.png, confusion.txt/.png and the model card README.md."

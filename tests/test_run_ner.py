@@ -296,3 +296,13 @@ def test_length_grouped_sampling_does_not_scramble_evaluation(tmp_path, classifi
         result = json.loads((out / "eval_results.json").read_text())
         results.append({k: v for k, v in result.items() if not k.endswith(("runtime", "per_second", "_time"))})
     assert results[0] == results[1]
+
+
+def test_class_weights_change_the_training_loss(tmp_path, tiny_model):
+    losses = {}
+    for setting in ("none", "auto"):
+        out = tmp_path / setting
+        assert run(["--model_name_or_path", tiny_model, "--train_file", SAMPLE / "train.conll", "--max_train_samples", 16,
+                    "--max_steps", 2, "--class_weights", setting, "--do_train", "--output_dir", out, *FAST]) == 0
+        losses[setting] = json.loads((out / "train_results.json").read_text())["train_loss"]
+    assert losses["none"] != losses["auto"]
