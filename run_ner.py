@@ -28,6 +28,7 @@ from nerkit.labels import class_weights
 from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
+from nerkit.reports import report_training_run
 from nerkit.trainer import NerTrainer
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def main(argv=None):
         data_collator=collator,
         compute_metrics=evaluators.get("validation"),
         compute_loss_func=WeightedLoss(weights) if weights is not None else None,
+        save_on_interrupt=data_args.save_on_interrupt,
     )
 
     # ---- Train ----------------------------------------------------------------------------------------------
@@ -121,6 +123,11 @@ def main(argv=None):
             save_split_outputs(training_args.output_dir, prefix, evaluators[split], metrics, loaded.input_scheme,
                                write_predictions=prefix == "predict")
             print(f"\n{prefix} report ({split}, {sum(evaluators[split].lengths)} words):\n{evaluators[split].report()}")
+
+    # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------
+    if trainer.is_world_process_zero():
+        report_training_run(training_args.output_dir, trainer.state.log_history, evaluators, model_args, data_args,
+                            training_args, raw_datasets, label_list, loaded.input_scheme, argv)
 
 
 if __name__ == "__main__":
