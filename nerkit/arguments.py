@@ -109,6 +109,12 @@ class DataTrainingArguments:
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Allow writing into a non-empty output_dir."}
     )
+    save_on_interrupt: bool = field(
+        default=False,
+        metadata={"help": "Ctrl-C (SIGINT) during training finishes the current step, saves output_dir/checkpoint-N "
+                  "and exits with status 130; --resume_from_checkpoint latest continues from there. A second "
+                  "Ctrl-C stops at once."},
+    )
 
     def __post_init__(self):
         if self.dataset_name is None and not (self.train_file or self.validation_file or self.test_file):

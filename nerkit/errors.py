@@ -54,8 +54,9 @@ def exit_on_user_error(main: F) -> F:
         except NerDataError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(EXIT_USAGE)
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
+        except KeyboardInterrupt as interrupt:
+            # 130 = 128 + SIGINT, what a shell reports for Ctrl-C; a message says where a checkpoint was saved.
+            print(f"interrupted: {interrupt}" if str(interrupt) else "interrupted", file=sys.stderr)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
