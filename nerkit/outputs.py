@@ -20,11 +20,16 @@ logger = logging.getLogger(__name__)
 MIN_FREE_BYTES = 200 * 1024 * 1024  # a small model's checkpoint; below this a run cannot finish
 
 
+COMPLETE_CHECKPOINT = "trainer_state.json"  # the Trainer writes it last: a checkpoint without it is half written
+
+
 def last_checkpoint(folder: str) -> Optional[str]:
-    """The ``checkpoint-N`` sub-folder with the largest N, or None."""
+    """The complete ``checkpoint-N`` sub-folder with the largest N, or None (a run killed while saving leaves a
+    folder without ``trainer_state.json``, which would not resume)."""
     steps = []
     for name in os.listdir(folder) if os.path.isdir(folder) else []:
-        if name.startswith("checkpoint-") and name[len("checkpoint-"):].isdigit() and os.path.isdir(os.path.join(folder, name)):
+        if (name.startswith("checkpoint-") and name[len("checkpoint-"):].isdigit()
+                and os.path.isfile(os.path.join(folder, name, COMPLETE_CHECKPOINT))):
             steps.append(int(name[len("checkpoint-"):]))
     return os.path.join(folder, f"checkpoint-{max(steps)}") if steps else None
 
