@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -63,8 +64,13 @@ def read_lines(path: PathLike, encoding: str = "utf-8") -> List[str]:
 def atomic_write(path: PathLike, mode: str = "w", encoding: str = "utf-8") -> Iterator:
     """Open a temporary file beside ``path``; rename it over ``path`` only when the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    except OSError as error:
+        if error.errno in _FULL_OR_READ_ONLY:
+            raise NerDataError(f"cannot write: {error.strerror or error}", path=str(path)) from None
+        raise
     try:
         with os.fdopen(handle, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else "\n") as stream:
             yield stream
@@ -74,10 +80,16 @@ def atomic_write(path: PathLike, mode: str = "w", encoding: str = "utf-8") -> It
         # mode of the file it replaces).
         os.chmod(temporary, _mode_for(path))
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and error.errno in _FULL_OR_READ_ONLY:
+            # A disk that fills up (or turns read-only) mid-run: one line naming the file, the old file intact.
+            raise NerDataError(f"cannot write: {error.strerror or error}; nothing was changed", path=str(path)) from None
         raise
+
+
+_FULL_OR_READ_ONLY = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
 
 def _mode_for(path: Path) -> int:
