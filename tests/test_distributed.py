@@ -1,0 +1,167 @@
+"""Both training scripts as 2 real ranks on the CPU (gloo), through the documented launch command.
+
+    torchrun --nproc_per_node 2 run_ner.py --use_cpu ...
+    torchrun --nproc_per_node 2 run_ner_no_trainer.py --use_cpu ...
+
+What each rank trained on is observed from outside the scripts: a ``sitecustomize`` probe on ``PYTHONPATH``
+registers a global forward hook that records, per process, the world size and every training input the token
+classifier saw. The test checks the world size, that the two shards are disjoint and together are the training
+set exactly once, and that the validation metrics of the 2-process run (gathered across ranks, each input
+counted once) equal those of a 1-process evaluation of the saved final model.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import run_ner
+import run_ner_no_trainer
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "sample"
+TRAIN_SENTENCES = 40  # 48 inputs (some sentences are windowed): 3 batches of 8 per rank, nothing repeated
+
+PROBE = '''
+import atexit, json, os
+_out = os.environ.get("NERKIT_TRAIN_PROBE")
+if _out:
+    import torch
+    _seen = {"pid": os.getpid(), "rank": 0, "world_size": 1, "inputs": []}
+
+    def _record(module, args, kwargs, output):
+        if not module.training or not type(module).__name__.endswith("ForTokenClassification"):
+            return
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            _seen["rank"], _seen["world_size"] = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        for ids, mask in zip(kwargs["input_ids"].tolist(), kwargs["attention_mask"].tolist()):
+            _seen["inputs"].append(ids[: sum(mask)])
+
+    torch.nn.modules.module.register_module_forward_hook(_record, with_kwargs=True)
+
+    def _dump():
+        if _seen["inputs"]:
+            with open(os.path.join(_out, "rank-%d.json" % os.getpid()), "w") as stream:
+                json.dump(_seen, stream)
+
+    atexit.register(_dump)
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def train_inputs(model_dir: Path):
+    """The training inputs both scripts build (nerkit's features), as a multiset of sub-word id tuples."""
+    from nerkit.arguments import DataTrainingArguments
+    from nerkit.data import load_data
+    from nerkit.features import prepare_features
+    from nerkit.labels import labels_from_data
+    from transformers import AutoTokenizer
+
+    data_args = DataTrainingArguments(train_file=str(SAMPLE / "train.conll"), max_train_samples=TRAIN_SENTENCES)
+    raw = load_data(data_args, splits=("train",)).to_dataset_dict()
+    labels = labels_from_data(raw["train"]["ner_tags"])
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    features, _ = prepare_features(raw, tokenizer, {label: i for i, label in enumerate(labels)}, data_args)
+    return Counter(tuple(ids) for ids in features["train"]["input_ids"])
+
+
+def launch_two_ranks(script: str, model_dir: Path, output_dir: Path, probe_dir: Path):
+    probe_dir.mkdir()
+    (probe_dir / "sitecustomize.py").write_text(PROBE)
+    records = probe_dir / "records"
+    records.mkdir()
+    env = dict(os.environ, NERKIT_TRAIN_PROBE=str(records),
+               PYTHONPATH=os.pathsep.join([str(probe_dir), str(REPO), os.environ.get("PYTHONPATH", "")]))
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+        script, "--use_cpu",
+        "--model_name_or_path", str(model_dir),
+        "--train_file", str(SAMPLE / "train.conll"), "--validation_file", str(SAMPLE / "dev.conll"),
+        "--max_train_samples", str(TRAIN_SENTENCES), "--max_eval_samples", "61",  # 61: uneven across 2 ranks
+        "--output_dir", str(output_dir), "--do_train", "--do_eval",
+        "--num_train_epochs", "1", "--per_device_train_batch_size", "8", "--per_device_eval_batch_size", "8",
+    ]
+    if script == "run_ner.py":
+        command += ["--report_to", "none", "--disable_tqdm", "true", "--save_strategy", "no"]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return [json.loads(path.read_text()) for path in sorted(records.glob("rank-*.json"))]
+
+
+def check_shards(ranks, expected: Counter):
+    assert len(ranks) == 2, f"{len(ranks)} processes trained"
+    assert sorted(r["rank"] for r in ranks) == [0, 1]
+    assert all(r["world_size"] == 2 for r in ranks)
+    shards = [Counter(tuple(ids) for ids in r["inputs"]) for r in ranks]
+    # Every training input seen once in all (the epoch divides evenly, so nothing is repeated), on one rank.
+    assert shards[0] + shards[1] == expected
+    assert sum(shards[0].values()) == sum(shards[1].values()) == sum(expected.values()) // 2
+    # Identical inputs (the sample repeats a few sentences) are interchangeable, so disjointness is counted:
+    # no input is seen on both ranks more often than it occurs in the data.
+    for ids, count in (shards[0] & shards[1]).items():
+        assert shards[0][ids] + shards[1][ids] <= expected[ids]
+
+
+def metrics_without_timing(path: Path):
+    results = json.loads(path.read_text())
+    return {key: value for key, value in results.items() if not key.endswith(("runtime", "_per_second", "_time"))}
+
+
+SCRIPTS = {"run_ner_no_trainer.py": run_ner_no_trainer, "run_ner.py": run_ner}
+
+
+@pytest.fixture(scope="module", params=list(SCRIPTS))
+def two_rank_run(request, tiny_model, tmp_path_factory):
+    """One 2-process training run per script, then a 1-process evaluation of its final model."""
+    script, module = request.param, SCRIPTS[request.param]
+    folder = tmp_path_factory.mktemp(script.replace(".py", ""))
+    ranks = launch_two_ranks(script, tiny_model, folder / "ddp", folder / "probe")
+    extra = ["--report_to", "none"] if script == "run_ner.py" else []
+    module.main([
+        "--model_name_or_path", str(folder / "ddp"), "--validation_file", str(SAMPLE / "dev.conll"),
+        "--max_eval_samples", "61", "--output_dir", str(folder / "single"), "--do_eval",
+        "--per_device_eval_batch_size", "8", *extra,
+    ])
+    return script, ranks, folder
+
+
+def test_world_size_and_disjoint_shards(two_rank_run, tiny_model):
+    _, ranks, _ = two_rank_run
+    check_shards(ranks, train_inputs(tiny_model))
+
+
+def test_metrics_equal_one_process_evaluation(two_rank_run):
+    """Precision, recall, F1, accuracy and per-type scores of the 2-rank run: each validation input counted once."""
+    _, _, folder = two_rank_run
+    two = metrics_without_timing(folder / "ddp" / "eval_results.json")
+    one = metrics_without_timing(folder / "single" / "eval_results.json")
+    two.pop("eval_loss"), one.pop("eval_loss")
+    assert two == one
+    assert two["eval_samples"] == 61
+    assert (folder / "ddp" / "eval_report.txt").read_text() == (folder / "single" / "eval_report.txt").read_text()
+
+
+def test_eval_loss_equals_one_process_evaluation(two_rank_run, request):
+    script, _, folder = two_rank_run
+    two = json.loads((folder / "ddp" / "eval_results.json").read_text())["eval_loss"]
+    one = json.loads((folder / "single" / "eval_results.json").read_text())["eval_loss"]
+    if script == "run_ner_no_trainer.py":
+        # Summed per input, gathered once per input: the mean per labelled word-piece whatever the sharding.
+        assert two == pytest.approx(one, rel=1e-6)
+    else:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "transformers 5.23's Trainer multiplies the loss of models whose forward takes **kwargs (BERT) by the "
+            "world size (and skips the division by gradient_accumulation_steps), though their loss ignores "
+            "num_items_in_batch; run_ner.py avoids it by always passing compute_loss_func=WeightedLoss(weights)")))
+        # The Trainer averages batch means, so its loss depends a little on how batches fall on ranks.
+        assert two == pytest.approx(one, rel=0.05)
