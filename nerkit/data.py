@@ -148,7 +148,9 @@ def _to_iob2(sentences: List[Sentence], scheme: TaggingScheme, strict: bool, sou
                     f"tag {sentence.ner_tags[index]!r} on word {index + 1} ({sentence.tokens[index]!r}) "
                     f"breaks the {scheme} scheme (--strict)",
                     path=source,
-                    line=None if sentence.line is None else sentence.line + index,
+                    # The line where the sentence starts, as convert_iob.py reports it: word N is on line + N - 1
+                    # only in CoNLL; a JSON, CSV or text_labels sentence is one record.
+                    line=sentence.line,
                 )
         else:
             repairs += repair(sentence.ner_tags, scheme)[1]
