@@ -24,11 +24,13 @@ test           test.*, eng.testb, emerging.test.annotated, text_test.txt, test/
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..errors import NerDataError
+from ..files import safe_join
 
 SPLITS = ("train", "validation", "test")
 
@@ -74,6 +76,7 @@ def find_splits(folder) -> Dict[str, Path]:
     for entry in sorted(folder.iterdir()):
         split = _entry_split(entry)
         if split is not None:
+            _check_inside(folder, entry)
             candidates[split].append(entry)
     found = {}
     for split, paths in candidates.items():
@@ -88,6 +91,19 @@ def find_splits(folder) -> Dict[str, Path]:
             path=str(folder),
         )
     return found
+
+
+def _check_inside(folder: Path, entry: Path) -> None:
+    """A split file (or BRAT sub-folder) must not be a link to somewhere outside the dataset folder: data from
+    elsewhere (a private file, say) would be read, and quoted in error messages, as if it were the corpus."""
+    try:
+        safe_join(folder, entry.name)
+    except NerDataError:
+        raise NerDataError(
+            f"links to {os.path.realpath(entry)}, outside the dataset folder; give that file with "
+            "--train_file/--validation_file/--test_file if it is meant",
+            path=str(entry),
+        ) from None
 
 
 def _entry_split(entry: Path) -> Optional[str]:
