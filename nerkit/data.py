@@ -167,6 +167,7 @@ def _load_hf_dataset(data_args, model_args) -> Dict[str, List[Sentence]]:
 
     name = data_args.dataset_name
     if os.path.isdir(name):
+        _check_saved_dataset(name)
         dataset_dict = datasets.load_from_disk(name)
     else:
         try:
@@ -185,6 +186,36 @@ def _load_hf_dataset(data_args, model_args) -> Dict[str, List[Sentence]]:
     for split, dataset in dataset_dict.items():
         result[split_names.get(split, split)] = sentences_from_hf(dataset, data_args, source=f"{name}[{split}]")
     return result
+
+
+def _check_saved_dataset(folder: str) -> None:
+    """A ``save_to_disk`` folder names its split folders (``dataset_dict.json``) and their files (each
+    ``state.json``); ``datasets`` follows those names wherever they lead, so check they stay inside ``folder``."""
+    import json
+
+    from .files import read_text, safe_join
+
+    def parse(path: Path):
+        try:
+            return json.loads(read_text(path))
+        except json.JSONDecodeError as error:
+            raise NerDataError(f"not valid JSON: {error.msg}", path=str(path), line=error.lineno) from None
+
+    index = Path(folder) / "dataset_dict.json"
+    document = parse(index)
+    splits = document.get("splits") if isinstance(document, dict) else None
+    if not isinstance(splits, list) or not all(isinstance(split, str) for split in splits):
+        raise NerDataError('expected {"splits": ["train", ...]}', path=str(index))
+    for split in splits:
+        split_folder = safe_join(folder, split)
+        state = split_folder / "state.json"
+        if state.is_file():
+            document = parse(state)
+            files = document.get("_data_files", []) if isinstance(document, dict) else None
+            if not isinstance(files, list):
+                raise NerDataError('expected "_data_files": [{"filename": ...}]', path=str(state))
+            for entry in files:
+                safe_join(split_folder, str(entry.get("filename", "")) if isinstance(entry, dict) else "")
 
 
 def sentences_from_hf(dataset, data_args, source: str) -> List[Sentence]:
