@@ -38,8 +38,12 @@ TYPES = ["PER", "LOC", "ORG", "MISC", "creative-work", "Disease_Class"]
 
 # Words every format can hold: what nerkit.words keeps as one word (offsets and BRAT re-tokenise raw text),
 # never whitespace, never -DOCSTART-.
-plain_words = st.text(
-    st.characters(categories=("Lu", "Ll", "Lo", "Nd"), exclude_characters="ªº"), min_size=1, max_size=7
+# Punctuation that never ends a sentence, and multi-part words nerkit.words keeps whole.
+INNER_WORDS = [",", ";", ":", "(", ")", "[", "-", "--", "&", "%", "$", "#", "/", "'s", "n't", "e-mail", "O'Brien",
+               "3.5", "1,000", "U.S.", "Dr.", "e.g.", "GSK-3beta", "😀", "👨\u200d👩\u200d👧", "Ünïcödé", "東京"]
+plain_words = st.one_of(
+    st.text(st.characters(categories=("Lu", "Ll", "Lo", "Nd"), exclude_characters="ªº"), min_size=1, max_size=7),
+    st.sampled_from(INNER_WORDS),
 ).filter(lambda word: [w for w, _, _ in split_words(word)] == [word])
 # Sentence-ending punctuation and the like inside a sentence would let the splitter cut it; keep it to the end.
 final_marks = st.sampled_from(["", "", ".", "!", "?", ",", ";", ")"])
