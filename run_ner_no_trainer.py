@@ -212,7 +212,19 @@ def main(argv=None):
         ],
         lr=args.learning_rate,
     )
-    model, optimizer, *prepared = accelerator.prepare(model, optimizer, *dataloaders.values())
+    # Optimizer steps per epoch: Accelerate gives each process ceil(batches / processes) of the batches.
+    if args.do_train:
+        batches_per_epoch = math.ceil(len(dataloaders["train"]) / accelerator.num_processes)
+        updates_per_epoch = math.ceil(batches_per_epoch / args.gradient_accumulation_steps)
+        max_train_steps = args.max_train_steps or args.num_train_epochs * updates_per_epoch
+        num_train_epochs = math.ceil(max_train_steps / updates_per_epoch)
+        # A prepared scheduler is stepped once per process at every optimizer step, hence the factors.
+        lr_scheduler = get_scheduler(args.lr_scheduler_type, optimizer,
+                                     num_warmup_steps=args.num_warmup_steps * accelerator.num_processes,
+                                     num_training_steps=max_train_steps * accelerator.num_processes)
+    else:
+        lr_scheduler = None
+    model, optimizer, lr_scheduler, *prepared = accelerator.prepare(model, optimizer, lr_scheduler, *dataloaders.values())
     dataloaders = dict(zip(dataloaders, prepared))
 
     if args.with_tracking:
@@ -223,15 +235,8 @@ def main(argv=None):
     last_evaluation = None  # (optimizer steps, metrics) of the last validation run, reused at the end
     if args.do_train:
         train_dataloader = dataloaders["train"]
-        updates_per_epoch = math.ceil(len(train_dataloader) / args.gradient_accumulation_steps)
-        max_train_steps = args.max_train_steps or args.num_train_epochs * updates_per_epoch
-        num_train_epochs = math.ceil(max_train_steps / updates_per_epoch)
-        # A prepared scheduler is stepped once per process at every optimizer step, hence the factors.
-        lr_scheduler = accelerator.prepare(get_scheduler(
-            args.lr_scheduler_type, optimizer,
-            num_warmup_steps=args.num_warmup_steps * accelerator.num_processes,
-            num_training_steps=max_train_steps * accelerator.num_processes,
-        ))
+        if len(train_dataloader) != batches_per_epoch:
+            raise RuntimeError(f"{len(train_dataloader)} batches a process, {batches_per_epoch} expected")
 
         if resume_from:
             accelerator.load_state(resume_from)  # model, optimizer, scheduler, scaler, RNG of every process

@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 
 import run_ner
 import run_ner_no_trainer
@@ -127,11 +128,16 @@ def two_rank_run(request, tiny_model, tmp_path_factory):
     folder = tmp_path_factory.mktemp(script.replace(".py", ""))
     ranks = launch_two_ranks(script, tiny_model, folder / "ddp", folder / "probe")
     extra = ["--report_to", "none"] if script == "run_ner.py" else []
-    module.main([
-        "--model_name_or_path", str(folder / "ddp"), "--validation_file", str(SAMPLE / "dev.conll"),
-        "--max_eval_samples", "61", "--output_dir", str(folder / "single"), "--do_eval",
-        "--per_device_eval_batch_size", "8", *extra,
-    ])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each rank under torchrun (OMP_NUM_THREADS=1)
+    try:
+        module.main([
+            "--model_name_or_path", str(folder / "ddp"), "--validation_file", str(SAMPLE / "dev.conll"),
+            "--max_eval_samples", "61", "--output_dir", str(folder / "single"), "--do_eval",
+            "--per_device_eval_batch_size", "8", *extra,
+        ])
+    finally:
+        torch.set_num_threads(threads)
     return script, ranks, folder
 
 
