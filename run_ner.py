@@ -96,7 +96,10 @@ def main(argv=None):
         processing_class=tokenizer,
         data_collator=collator,
         compute_metrics=evaluators.get("validation"),
-        compute_loss_func=WeightedLoss(weights) if weights is not None else None,
+        # Always ours: transformers 5 treats BERT-like models (forward(**kwargs)) as normalising their loss by
+        # num_items_in_batch, which they do not, so its loss would be off by the world size under DDP and not
+        # divided by gradient_accumulation_steps.
+        compute_loss_func=WeightedLoss(weights),
         save_on_interrupt=data_args.save_on_interrupt,
     )
 

@@ -247,7 +247,7 @@ def count_windowed_sentences(features) -> int:
 def prepare_features(raw_datasets, tokenizer, label2id: Dict[str, int], data_args, config=None, main_process_first=None):
     """Both passes over every split of ``raw_datasets``, as both training scripts run them.
 
-    ``main_process_first(desc)`` is the Trainer's or Accelerator's context manager, so in a multi-process run
+    ``main_process_first(desc=...)`` is the Trainer's context manager (or a wrapper of the Accelerator's), so in a multi-process run
     rank 0 fills the ``datasets`` cache and the others read it.
     """
     import contextlib
@@ -261,7 +261,7 @@ def prepare_features(raw_datasets, tokenizer, label2id: Dict[str, int], data_arg
     use_cache = not data_args.overwrite_cache
     features = {}
     for split, raw in raw_datasets.items():
-        guard = main_process_first(f"{split} features") if main_process_first else contextlib.nullcontext()
+        guard = main_process_first(desc=f"{split} features") if main_process_first else contextlib.nullcontext()
         with guard:
             tokenized = tokenize_dataset(raw, tokenizer, data_args.preprocessing_num_workers, use_cache, f"Tokenising {split}")
             features[split] = build_features(tokenized, tokenizer, label2id, spec, use_cache, f"Building {split} inputs")

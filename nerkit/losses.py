@@ -21,11 +21,10 @@ def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor, class_
     weight = None if class_weights is None else class_weights.to(logits.device, dtype=logits.dtype)
     if num_items_in_batch is None:
         return torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=IGNORE_INDEX)
+    # Sum over this micro-batch divided by the labelled positions of the whole accumulated (and, under DDP,
+    # gathered) batch: accumulation and world size then leave the loss scale unchanged. With weights this is the
+    # weighted sum over the plain count, a constant factor from cross_entropy's weighted mean.
     total = torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=IGNORE_INDEX, reduction="sum")
-    if weight is not None:
-        # Weighted mean: divide by the summed weights of the labelled positions, as cross_entropy does.
-        mask = labels != IGNORE_INDEX
-        return total / weight[labels[mask]].sum().clamp_min(1e-12) if mask.any() else total * 0.0
     return total / num_items_in_batch
 
 

@@ -157,7 +157,7 @@ def test_metrics_equal_one_process_evaluation(two_rank_run):
     assert (folder / "ddp" / "eval_report.txt").read_text() == (folder / "single" / "eval_report.txt").read_text()
 
 
-def test_eval_loss_equals_one_process_evaluation(two_rank_run, request):
+def test_eval_loss_equals_one_process_evaluation(two_rank_run):
     script, _, folder = two_rank_run
     two = json.loads((folder / "ddp" / "eval_results.json").read_text())["eval_loss"]
     one = json.loads((folder / "single" / "eval_results.json").read_text())["eval_loss"]
@@ -165,9 +165,5 @@ def test_eval_loss_equals_one_process_evaluation(two_rank_run, request):
         # Summed per input, gathered once per input: the mean per labelled word-piece whatever the sharding.
         assert two == pytest.approx(one, rel=1e-6)
     else:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "transformers 5.23's Trainer multiplies the loss of models whose forward takes **kwargs (BERT) by the "
-            "world size (and skips the division by gradient_accumulation_steps), though their loss ignores "
-            "num_items_in_batch; run_ner.py avoids it by always passing compute_loss_func=WeightedLoss(weights)")))
         # The Trainer averages batch means, so its loss depends a little on how batches fall on ranks.
         assert two == pytest.approx(one, rel=0.05)
