@@ -30,7 +30,7 @@ from nerkit.corpus import Sentence
 from nerkit.errors import NerDataError
 from nerkit.formats import FORMATS, FormatOptions, guess_format, read_sentences, write_sentences
 from nerkit.schemes import IOB2, get_spans, is_tag
-from nerkit.words import split_sentences, split_words
+from nerkit.words import split_words
 
 # ------------------------------------------------------------------------------------------------ strategies
 
