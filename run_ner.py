@@ -25,6 +25,7 @@ from nerkit.errors import exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
 from nerkit.features import prepare_features
 from nerkit.labels import class_weights
+from nerkit.loop import check_launch
 from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
@@ -51,6 +52,7 @@ def main(argv=None):
     datasets.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.set_verbosity(log_level)
     logger.info(f"Rank {training_args.process_index} of {training_args.world_size}, device {training_args.device}")
+    check_launch(training_args.world_size)
 
     resume_from = prepare_output_dir(training_args.output_dir, data_args.overwrite_output_dir,
                                      training_args.do_train, training_args.resume_from_checkpoint)

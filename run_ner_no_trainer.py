@@ -137,7 +137,7 @@ def main(argv=None):
     transformers.utils.logging.set_verbosity(logging.WARNING if accelerator.is_local_main_process else logging.ERROR)
     logger.info(f"{accelerator.num_processes} process(es), {accelerator.distributed_type}, device {accelerator.device}, "
                 f"mixed precision {accelerator.mixed_precision}")
-    check_launch(accelerator)
+    check_launch(accelerator.num_processes, str(accelerator.distributed_type))
 
     resume_from = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
     # Checkpoints here are step_N/epoch_N folders, resolved above; a non-empty folder needs one or --overwrite.

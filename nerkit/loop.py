@@ -280,17 +280,19 @@ def per_input_loss(logits, labels, class_weights=None):
 # --- launches and trackers ------------------------------------------------------------------------------------
 
 
-def check_launch(accelerator) -> None:
-    """Refuse a launch of several processes that Accelerate turned into independent single-process runs."""
+def check_launch(num_processes: int, kind: str = "") -> None:
+    """Refuse a launch of several processes that turned into independent single-process runs.
+
+    Both scripts call it: the Accelerator's or the TrainingArguments' process count against ``WORLD_SIZE``.
+    """
     launched = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    if launched > 1 and accelerator.num_processes != launched:
+    if launched > 1 and num_processes != launched:
         raise NerDataError(
-            f"launched as {launched} processes, but Accelerate set up {accelerator.num_processes} "
-            f"({accelerator.distributed_type}); without a GPU for each, add --use_cpu to train as {launched} "
-            "CPU processes (gloo)"
+            f"launched as {launched} processes, but only {num_processes} joined the run{f' ({kind})' if kind else ''}; "
+            f"without a GPU for each, add --use_cpu to train as {launched} CPU processes (gloo)"
         )
     if (
-        accelerator.num_processes == 1
+        num_processes == 1
         and "WORLD_SIZE" not in os.environ
         and "MASTER_PORT" in os.environ
         and os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
