@@ -392,7 +392,7 @@ def runs(request, models, tmp_path_factory):
     """Every selected case started up front, a few at a time (each is mostly interpreter and library start-up,
     so they overlap well); each test then waits for its own and checks it."""
     selected = [item.callspec.params["case"] for item in request.session.items
-                if item.module is request.module and "case" in getattr(getattr(item, "callspec", None), "params", {})]
+                if getattr(item, "module", None) is request.module and "case" in getattr(getattr(item, "callspec", None), "params", {})]
     workers = max(1, min(4, os.cpu_count() or 1))
     pool = ThreadPoolExecutor(max_workers=workers)
     started: Dict[str, Run] = {}
