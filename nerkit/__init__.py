@@ -14,7 +14,9 @@ One job per module:
 - ``decoding``: windows merged back into one tag per word, argmax or constrained Viterbi;
 - ``metrics``: seqeval scores and reports, offline;
 - ``arguments``: the argument dataclasses both training scripts share;
-- ``predictions``: writing word-aligned predictions.
+- ``predictions``: writing word-aligned predictions;
+- ``trainer``, ``loop``, ``interrupts``: what the Trainer and the Accelerate loop need beyond the libraries;
+- ``inference``, ``reports``: raw-text prediction; plots, confusion table and model card after training.
 """
 
 __version__ = "0.1.0"

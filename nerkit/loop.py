@@ -19,14 +19,13 @@ import logging
 import os
 import re
 import shutil
-import signal
-import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Dict, List, Optional, Tuple
 
 from transformers import SchedulerType
 
 from .errors import NerDataError
+from .interrupts import InterruptFlag
 from .features import IGNORE_INDEX
 
 logger = logging.getLogger(__name__)
@@ -213,32 +212,23 @@ def save_checkpoint(accelerator, state: LoopState, output_dir: str, name: str) -
     return final
 
 
-class SaveOnInterrupt:
+class SaveOnInterrupt(InterruptFlag):
     """``--save_on_interrupt`` for the loop: inside ``with``, the first Ctrl-C (SIGINT) asks the loop to save a
     checkpoint after the current optimizer step and stop; a second Ctrl-C stops at once. The loop asks
     :meth:`requested` after every optimizer step; with several processes the answer is reduced across them, so
     all stop at the same step (one small all-reduce a step, only when the option is on)."""
 
     def __init__(self, enabled: bool):
+        super().__init__()
         self.enabled = enabled
-        self.interrupted = False
-        self._previous = None
-
-    def _handle(self, signum, frame):
-        if self.interrupted:
-            raise KeyboardInterrupt("stopped without saving")
-        self.interrupted = True
-        logger.warning("Ctrl-C: saving a checkpoint after this optimizer step, then stopping (Ctrl-C again to stop now)")
 
     def __enter__(self):
-        if self.enabled and threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+        if self.enabled:
+            self.install()
         return self
 
     def __exit__(self, *exc_info):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        self.uninstall()
 
     def requested(self, accelerator) -> bool:
         if not self.enabled:

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 
 from torch.utils.data import SequentialSampler
 from transformers import Trainer, TrainerCallback
 
 from .files import atomic_write
+from .interrupts import InterruptFlag
 from .outputs import last_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -31,23 +30,12 @@ PICKLED_ARGUMENTS = "training_args.bin"  # transformers.trainer.TRAINING_ARGS_NA
 JSON_ARGUMENTS = "training_args.json"
 
 
-class SaveOnInterrupt(TrainerCallback):
+class SaveOnInterrupt(InterruptFlag, TrainerCallback):
     """The first Ctrl-C (SIGINT) while training ends the current step, saves ``checkpoint-N`` and stops; a
     second one stops at once. The handler is only installed between the start and the end of training."""
 
-    def __init__(self):
-        self.interrupted = False
-        self._previous = None
-
-    def _handle(self, signum, frame):
-        if self.interrupted:
-            raise KeyboardInterrupt("stopped without saving")
-        self.interrupted = True
-        logger.warning("Ctrl-C: saving a checkpoint at the end of this step, then stopping (Ctrl-C again to stop now)")
-
     def on_train_begin(self, args, state, control, **kwargs):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+        self.install()
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.interrupted:
@@ -57,9 +45,7 @@ class SaveOnInterrupt(TrainerCallback):
         return control
 
     def on_train_end(self, args, state, control, **kwargs):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        self.uninstall()
 
 
 class NerTrainer(Trainer):
