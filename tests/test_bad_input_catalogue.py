@@ -102,15 +102,10 @@ def brat_full_extent(folder: Path, result):
 
 
 def predicted_conll_words(output_dir: Path) -> List[List[str]]:
-    sentences, current = [], []
-    for line in (output_dir / "predictions.conll").read_text(encoding="utf-8").split("\n"):
-        if not line.strip():
-            if current:
-                sentences.append(current)
-            current = []
-        elif not line.startswith("-DOCSTART-"):
-            current.append(line.split(" ")[0])
-    return sentences
+    """Words of predictions.conll, read back with the project's own CoNLL reader (word column 0)."""
+    from nerkit.formats import read_sentences
+
+    return [sentence.tokens for sentence in read_sentences(output_dir / "predictions.conll", "conll")]
 
 
 LONG_WORDS = ["Stefan", "visited", "Oakhallow", "and", "the", "council", "of", "Brinmoor", "."]

@@ -30,16 +30,8 @@ def words_of(path):
 
 
 def predicted_words(output_dir):
-    """Words of predictions.conll, sentence by sentence (column 0), skipping document lines."""
-    sentences, current = [], []
-    for line in (Path(output_dir) / "predictions.conll").read_text(encoding="utf-8").split("\n"):
-        if not line.strip():
-            if current:
-                sentences.append(current)
-            current = []
-        elif not line.startswith("-DOCSTART-"):
-            current.append(line.split(" ")[0])
-    return sentences
+    """Words of predictions.conll, read back with the project's own CoNLL reader (word column 0)."""
+    return [sentence.tokens for sentence in read_sentences(Path(output_dir) / "predictions.conll", "conll")]
 
 
 @pytest.fixture(scope="module")
