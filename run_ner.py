@@ -20,6 +20,7 @@ import transformers
 from transformers import DataCollatorForTokenClassification, HfArgumentParser, TrainingArguments, set_seed
 
 from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
+from nerkit.batching import evaluation_budget, training_budget
 from nerkit.data import load_requested_splits
 from nerkit.errors import exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
@@ -30,7 +31,8 @@ from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import report_training_run
-from nerkit.trainer import NerTrainer
+from nerkit.throughput import PerformanceLog, TokenCounter
+from nerkit.trainer import NerTrainer, input_lengths
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +59,13 @@ def main(argv=None):
     resume_from = prepare_output_dir(training_args.output_dir, data_args.overwrite_output_dir,
                                      training_args.do_train, training_args.resume_from_checkpoint)
     set_seed(training_args.seed)
+    performance = PerformanceLog()  # timings, tokens/s and peak memory -> output_dir/performance.json
 
     # ---- Data: any format, scheme detected, IOB2 inside ----------------------------------------------------
-    loaded = load_requested_splits(data_args, model_args, training_args.do_train, training_args.do_eval,
-                                   training_args.do_predict)
-    raw_datasets = loaded.to_dataset_dict()
+    with performance.timed("load_data"):
+        loaded = load_requested_splits(data_args, model_args, training_args.do_train, training_args.do_eval,
+                                       training_args.do_predict)
+        raw_datasets = loaded.to_dataset_dict()
     logger.info(f"Input tagging scheme: {loaded.input_scheme}; splits: "
                 + ", ".join(f"{name} {len(ds)} sentences" for name, ds in raw_datasets.items()))
 
@@ -73,8 +77,9 @@ def main(argv=None):
     id2label = dict(enumerate(label_list))
 
     # ---- Features: tokenised once, windows for long sentences, optional document context -------------------
-    features, spec = prepare_features(raw_datasets, tokenizer, label2id, data_args, config,
-                                      training_args.main_process_first)
+    with performance.timed("preprocess"):
+        features, spec = prepare_features(raw_datasets, tokenizer, label2id, data_args, config,
+                                          training_args.main_process_first)
 
     collator = DataCollatorForTokenClassification(
         tokenizer,
@@ -103,11 +108,17 @@ def main(argv=None):
         # divided by gradient_accumulation_steps.
         compute_loss_func=WeightedLoss(weights),
         save_on_interrupt=data_args.save_on_interrupt,
+        max_tokens_per_batch=training_budget(data_args.max_tokens_per_batch, input_lengths(features["train"]),
+                                             training_args.per_device_train_batch_size) if "train" in features else None,
+        eval_max_tokens_per_batch=evaluation_budget(data_args.eval_max_tokens_per_batch),
     )
 
     # ---- Train ----------------------------------------------------------------------------------------------
     if training_args.do_train:
+        counter = TokenCounter().attach(model)
         train_result = trainer.train(resume_from_checkpoint=resume_from)
+        counter.detach()
+        performance.training(counter, train_result.metrics["train_runtime"])
         trainer.save_model()  # safetensors, config with id2label/label2id, tokenizer
         metrics = dict(train_result.metrics, train_samples=len(raw_datasets["train"]), train_inputs=len(features["train"]))
         trainer.log_metrics("train", metrics)
@@ -124,6 +135,7 @@ def main(argv=None):
         output = trainer.predict(features[split], metric_key_prefix=prefix)
         metrics = dict(output.metrics, **{f"{prefix}_samples": len(raw_datasets[split])})
         trainer.log_metrics(prefix, metrics)
+        performance.inference(prefix, sum(evaluators[split].lengths), output.metrics[f"{prefix}_runtime"])
         if trainer.is_world_process_zero():
             save_split_outputs(training_args.output_dir, prefix, evaluators[split], metrics, loaded.input_scheme,
                                write_predictions=prefix == "predict")
@@ -133,6 +145,7 @@ def main(argv=None):
     if trainer.is_world_process_zero():
         report_training_run(training_args.output_dir, trainer.state.log_history, evaluators, model_args, data_args,
                             training_args, raw_datasets, label_list, loaded.input_scheme, argv)
+        performance.save(training_args.output_dir)
 
 
 if __name__ == "__main__":

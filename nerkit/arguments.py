@@ -100,8 +100,24 @@ class DataTrainingArguments:
         default=0,
         metadata={"help": "Sub-words of neighbouring sentences of the same document added on each side (labels -100)."},
     )
+    max_tokens_per_batch: Optional[int] = field(
+        default=None,
+        metadata={"help": "Training batches of inputs of similar length holding at most this many sub-words, padding "
+                  "included (inputs are shuffled, sorted within random pools of 1,024, cut, and the batches "
+                  "shuffled). Default: per_device_train_batch_size times the mean input length, so an epoch has "
+                  "about as many steps as with random batches of that many sentences. 0: random batches of "
+                  "per_device_train_batch_size sentences, as upstream."},
+    )
+    eval_max_tokens_per_batch: Optional[int] = field(
+        default=None,
+        metadata={"help": "Evaluation and prediction in length-sorted batches of at most this many sub-words "
+                  "(results come back in input order). Default: 8192. 0: batches of per_device_eval_batch_size "
+                  "in input order, as upstream."},
+    )
     constrained_decoding: bool = field(
-        default=False, metadata={"help": "Viterbi over valid tag transitions instead of argmax."}
+        default=True,
+        metadata={"help": "Viterbi over valid tag transitions (no I- after O, no type change inside an entity); "
+                  "--no_constrained_decoding: argmax per word, as upstream."},
     )
     class_weights: str = field(
         default="none", metadata={"help": "Loss weights per label: none, auto (inverse frequency) or a JSON file."}
@@ -123,6 +139,9 @@ class DataTrainingArguments:
             self.task_name = self.task_name.lower()
         if self.stride is not None and self.stride < 0:
             raise NerDataError(f"--stride must be >= 0, got {self.stride}")
+        for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
         if self.context_size < 0:
             raise NerDataError(f"--context_size must be >= 0, got {self.context_size}")
 

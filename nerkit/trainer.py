@@ -17,9 +17,14 @@ from __future__ import annotations
 import logging
 import os
 
-from torch.utils.data import SequentialSampler
-from transformers import Trainer, TrainerCallback
+from functools import partial
 
+import numpy as np
+from torch.utils.data import DataLoader, SequentialSampler
+from transformers import EvalPrediction, Trainer, TrainerCallback
+from transformers.trainer_utils import EvalLoopOutput, seed_worker
+
+from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, restore_order
 from .files import atomic_write
 from .interrupts import InterruptFlag
 from .outputs import last_checkpoint
@@ -49,8 +54,19 @@ class SaveOnInterrupt(InterruptFlag, TrainerCallback):
 
 
 class NerTrainer(Trainer):
-    def __init__(self, *args, save_on_interrupt: bool = False, **kwargs):
+    """``Trainer`` with batches cut by a sub-word budget (``nerkit.batching``).
+
+    ``max_tokens_per_batch`` (training; None: the Trainer's own batches of ``per_device_train_batch_size``) and
+    ``eval_max_tokens_per_batch`` (evaluation and prediction, one process: length-sorted batches, results put
+    back in input order before ``compute_metrics`` sees them; None: batches of ``per_device_eval_batch_size``).
+    """
+
+    def __init__(self, *args, save_on_interrupt: bool = False, max_tokens_per_batch=None,
+                 eval_max_tokens_per_batch=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.max_tokens_per_batch = max_tokens_per_batch
+        self.eval_max_tokens_per_batch = eval_max_tokens_per_batch
+        self.train_batch_sampler = None
         self.interrupt = SaveOnInterrupt() if save_on_interrupt else None
         if self.interrupt is not None:
             self.add_callback(self.interrupt)
@@ -76,8 +92,65 @@ class NerTrainer(Trainer):
             if os.path.exists(pickled):
                 os.remove(pickled)
 
+    def _get_dataloader(self, dataset, description, batch_size, sampler_fn=None, is_training=False, dataloader_key=None):
+        if is_training and self.max_tokens_per_batch:
+            batch_sampler = TokenBudgetBatchSampler(input_lengths(dataset), self.max_tokens_per_batch,
+                                                    seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed)
+            self.train_batch_sampler = batch_sampler
+        elif not is_training and self.eval_max_tokens_per_batch and self.args.world_size <= 1:
+            batch_sampler = LengthSortedBatchSampler(input_lengths(dataset), self.eval_max_tokens_per_batch)
+        else:
+            return super()._get_dataloader(dataset, description, batch_size, sampler_fn, is_training, dataloader_key)
+        dataset = self._remove_unused_columns(dataset, description=description)
+        loader = DataLoader(
+            dataset,
+            batch_sampler=batch_sampler,
+            collate_fn=self.data_collator,
+            num_workers=self.args.dataloader_num_workers,
+            pin_memory=self.args.dataloader_pin_memory,
+            persistent_workers=self.args.dataloader_persistent_workers and self.args.dataloader_num_workers > 0,
+            prefetch_factor=self.args.dataloader_prefetch_factor,
+            worker_init_fn=partial(seed_worker, num_workers=self.args.dataloader_num_workers, rank=self.args.process_index)
+            if is_training else None,
+        )
+        # Several processes: Accelerate gives each one every n-th batch (the same count on each).
+        return self.accelerator.prepare(loader)
+
+    def evaluation_loop(self, dataloader, *args, **kwargs):
+        """``Trainer.evaluation_loop``; with length-sorted batches, logits go back to input order first."""
+        order = getattr(getattr(dataloader, "batch_sampler", None), "order", None)
+        if order is None:
+            return super().evaluation_loop(dataloader, *args, **kwargs)
+        compute_metrics = self.compute_metrics
+
+        def in_input_order(evaluation):
+            return EvalPrediction(predictions=_restore(evaluation.predictions, order),
+                                  label_ids=_restore(evaluation.label_ids, order))
+
+        if compute_metrics is not None:
+            self.compute_metrics = lambda evaluation: compute_metrics(in_input_order(evaluation))
+        try:
+            output = super().evaluation_loop(dataloader, *args, **kwargs)
+        finally:
+            self.compute_metrics = compute_metrics
+        return EvalLoopOutput(predictions=_restore(output.predictions, order), label_ids=_restore(output.label_ids, order),
+                              metrics=output.metrics, num_samples=output.num_samples)
+
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None:
             return None
         # One process: plain order. Several: None lets Accelerate shard in order and gather back in order.
         return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
+
+
+def input_lengths(dataset):
+    """Sub-words per input of a features split."""
+    return [len(ids) for ids in dataset["input_ids"]]
+
+
+def _restore(rows, order):
+    if rows is None:
+        return None
+    if isinstance(rows, tuple):
+        return tuple(_restore(part, order) for part in rows)
+    return restore_order(np.asarray(rows) if not isinstance(rows, list) else rows, order)

