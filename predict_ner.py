@@ -73,8 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--context_size", type=int, default=0,
                         help="Sub-words of neighbouring sentences of the same document added on each side "
                              "(use the value the model was trained with).")
-    parser.add_argument("--constrained_decoding", action="store_true",
-                        help="Viterbi over the scheme's valid tag transitions instead of argmax.")
+    parser.add_argument("--pack_length", type=int, default=None,
+                        help="Consecutive sentences of a document share one input of up to this many sub-words, as "
+                             "run_ner.py trains by default. Default: 128, or 0 with --context_size.")
+    parser.add_argument("--constrained_decoding", action="store_true", default=True,
+                        help="Viterbi over the scheme's valid tag transitions (the default).")
+    parser.add_argument("--no_constrained_decoding", dest="constrained_decoding", action="store_false",
+                        help="Argmax per word instead of constrained decoding.")
     parser.add_argument("--scheme", choices=("iob1", "iob2", "bioes"), default=None,
                         help="Write tags in this scheme (default: the model's; for word-level input with tags, "
                              "the input's).")
@@ -144,7 +149,8 @@ def main(argv=None) -> int:
         tagger = NerTagger.load(args.model, device=args.device, dtype=args.dtype,
                                 trust_remote_code=args.trust_remote_code, batch_size=args.batch_size,
                                 max_seq_length=args.max_seq_length, stride=args.stride,
-                                context_size=args.context_size, constrained=args.constrained_decoding)
+                                context_size=args.context_size, pack_length=args.pack_length,
+                                constrained=args.constrained_decoding)
     loaded_at = time.perf_counter()
     scheme = args.scheme or loaded.gold_scheme  # None: the model's scheme
     logger.info(f"{len(loaded.documents)} documents ({loaded.format}), {loaded.sentence_count} sentences, "

@@ -17,10 +17,10 @@ import sys
 
 import datasets
 import transformers
-from transformers import DataCollatorForTokenClassification, HfArgumentParser, TrainingArguments, set_seed
+from transformers import HfArgumentParser, TrainingArguments, set_seed
 
 from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
-from nerkit.batching import evaluation_budget, training_budget
+from nerkit.batching import evaluation_budget, token_collator, training_budget
 from nerkit.data import load_requested_splits
 from nerkit.errors import exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
@@ -31,6 +31,7 @@ from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import report_training_run
+from nerkit.runtime import limit_kernel_caches
 from nerkit.throughput import PerformanceLog, TokenCounter
 from nerkit.trainer import NerTrainer, input_lengths
 
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 @exit_on_user_error
 def main(argv=None):
     # ---- Arguments -----------------------------------------------------------------------------------------
+    limit_kernel_caches()  # before the first kernel runs: see nerkit/runtime.py
     parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
     model_args, data_args, training_args = parse_arguments(parser, argv)
 
@@ -79,14 +81,10 @@ def main(argv=None):
     # ---- Features: tokenised once, windows for long sentences, optional document context -------------------
     with performance.timed("preprocess"):
         features, spec = prepare_features(raw_datasets, tokenizer, label2id, data_args, config,
-                                          training_args.main_process_first)
+                                          training_args.main_process_first, cache_dir=model_args.cache_dir)
 
-    collator = DataCollatorForTokenClassification(
-        tokenizer,
-        padding="max_length" if data_args.pad_to_max_length else True,
-        max_length=spec.max_seq_length if data_args.pad_to_max_length else None,
-        pad_to_multiple_of=8 if (training_args.fp16 or training_args.bf16) and not data_args.pad_to_max_length else None,
-    )
+    collator = token_collator(tokenizer, data_args.pad_to_max_length, spec.max_seq_length,
+                              (training_args.fp16 or training_args.bf16) and training_args.device.type == "cuda")
     evaluators = {
         split: WordLevelEvaluator(features[split], raw_datasets[split], id2label, data_args.constrained_decoding,
                                   data_args.strict, data_args.return_entity_level_metrics)
@@ -109,7 +107,8 @@ def main(argv=None):
         compute_loss_func=WeightedLoss(weights),
         save_on_interrupt=data_args.save_on_interrupt,
         max_tokens_per_batch=training_budget(data_args.max_tokens_per_batch, input_lengths(features["train"]),
-                                             training_args.per_device_train_batch_size) if "train" in features else None,
+                                             training_args.per_device_train_batch_size, len(raw_datasets["train"]))
+        if "train" in features else None,
         eval_max_tokens_per_batch=evaluation_budget(data_args.eval_max_tokens_per_batch),
     )
 

@@ -43,10 +43,18 @@ from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
-from transformers import DataCollatorForTokenClassification, HfArgumentParser, get_scheduler
+from transformers import HfArgumentParser, get_scheduler
 from transformers.trainer_pt_utils import get_parameter_names
 
 from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
+from nerkit.batching import (
+    LengthSortedBatchSampler,
+    TokenBudgetBatchSampler,
+    evaluation_budget,
+    restore_order,
+    token_collator,
+    training_budget,
+)
 from nerkit.data import load_data, load_requested_splits
 from nerkit.errors import NerDataError, exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
@@ -67,18 +75,24 @@ from nerkit.loop import (
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import report_training_run
+from nerkit.runtime import limit_kernel_caches
+from nerkit.throughput import PerformanceLog, TokenCounter
 
 logger = logging.getLogger(__name__)
 
 
 def evaluate(accelerator, model, dataloader, evaluator, input_lengths, weights, prefix):
-    """Score one split: every process runs its shard, logits are gathered in input order and scored per word."""
+    """Score one split: every process runs its shard, logits are gathered in input order and scored per word.
+
+    With one process the batches are length-sorted; ``order`` (the batch sampler's) puts the logits back.
+    """
     start = time.time()
     model.eval()
+    order = getattr(dataloader.batch_sampler, "order", None)
     logits_per_input, loss_sum, loss_weight = [], 0.0, 0.0
     for batch in dataloader:
         labels = batch.pop("labels")
-        with torch.no_grad():
+        with torch.inference_mode():
             logits = model(**batch).logits
         sums, counts = per_input_loss(logits, labels, weights)
         # Each process pads its batch to its own longest input: pad to a common length before gathering.
@@ -86,11 +100,14 @@ def evaluate(accelerator, model, dataloader, evaluator, input_lengths, weights, 
         # gather_for_metrics drops the inputs repeated to give every process a full last batch.
         logits, sums, counts = accelerator.gather_for_metrics((logits, sums, counts))
         for row in logits.cpu().numpy():
-            logits_per_input.append(row[: input_lengths[len(logits_per_input)]])
+            position = len(logits_per_input)
+            logits_per_input.append(row[: input_lengths[order[position] if order else position]])
         loss_sum += sums.cpu().double().sum().item()
         loss_weight += counts.cpu().double().sum().item()
     if len(logits_per_input) != len(input_lengths):
         raise RuntimeError(f"gathered {len(logits_per_input)} inputs for a split of {len(input_lengths)}")
+    if order:
+        logits_per_input = restore_order(logits_per_input, order)
     runtime = time.time() - start
     metrics = {f"{prefix}_{name}": value for name, value in evaluator(logits_per_input).items()}
     metrics[f"{prefix}_loss"] = loss_sum / loss_weight if loss_weight else 0.0
@@ -103,6 +120,7 @@ def evaluate(accelerator, model, dataloader, evaluator, input_lengths, weights, 
 @exit_on_user_error
 def main(argv=None):
     # ---- Arguments -----------------------------------------------------------------------------------------
+    limit_kernel_caches()  # before the first kernel runs: see nerkit/runtime.py
     parser = HfArgumentParser((ModelArguments, DataTrainingArguments, LoopArguments))
     model_args, data_args, args = parse_arguments(parser, argv)
     if not args.output_dir:
@@ -144,21 +162,23 @@ def main(argv=None):
     prepare_output_dir(args.output_dir, data_args.overwrite_output_dir, False, resume_from)
     accelerator.wait_for_everyone()  # every process has checked the folder before the main one writes to it
     set_seed(args.seed)
+    performance = PerformanceLog()  # timings, tokens/s and peak memory -> output_dir/performance.json
 
     # ---- Data: any format, scheme detected, IOB2 inside ----------------------------------------------------
-    if args.debug:
-        for name in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
-            setattr(data_args, name, min(getattr(data_args, name) or 100, 100))
-    if args.do_train or args.do_eval or args.do_predict:
-        loaded = load_requested_splits(data_args, model_args, args.do_train, args.do_eval, args.do_predict)
-    else:  # upstream's behaviour: do whatever the given splits allow
-        loaded = load_data(data_args, model_args)
-        args.do_train, args.do_eval, args.do_predict = (split in loaded.splits for split in ("train", "validation", "test"))
-    if resume_from and not args.do_train:
-        raise NerDataError("--resume_from_checkpoint resumes training: it needs a train split")
-    if args.early_stopping_patience and not (args.do_train and args.do_eval):
-        raise NerDataError("--early_stopping_patience needs training and a validation split")
-    raw_datasets = loaded.to_dataset_dict()
+    with performance.timed("load_data"):
+        if args.debug:
+            for name in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
+                setattr(data_args, name, min(getattr(data_args, name) or 100, 100))
+        if args.do_train or args.do_eval or args.do_predict:
+            loaded = load_requested_splits(data_args, model_args, args.do_train, args.do_eval, args.do_predict)
+        else:  # upstream's behaviour: do whatever the given splits allow
+            loaded = load_data(data_args, model_args)
+            args.do_train, args.do_eval, args.do_predict = (split in loaded.splits for split in ("train", "validation", "test"))
+        if resume_from and not args.do_train:
+            raise NerDataError("--resume_from_checkpoint resumes training: it needs a train split")
+        if args.early_stopping_patience and not (args.do_train and args.do_eval):
+            raise NerDataError("--early_stopping_patience needs training and a validation split")
+        raw_datasets = loaded.to_dataset_dict()
     logger.info(f"Input tagging scheme: {loaded.input_scheme}; splits: "
                 + ", ".join(f"{name} {len(ds)} sentences" for name, ds in raw_datasets.items()))
 
@@ -170,34 +190,44 @@ def main(argv=None):
         logger.warning(f"--model_type {args.model_type} ignored: the model loaded is a {config.model_type}")
 
     # ---- Features: tokenised once, windows for long sentences, optional document context -------------------
-    features, spec = prepare_features(raw_datasets, tokenizer, label2id, data_args, config,
-                                      lambda desc: accelerator.main_process_first())
+    with performance.timed("preprocess"):
+        features, spec = prepare_features(raw_datasets, tokenizer, label2id, data_args, config,
+                                          lambda desc: accelerator.main_process_first(), cache_dir=model_args.cache_dir)
 
-    collator = DataCollatorForTokenClassification(
-        tokenizer,
-        padding="max_length" if data_args.pad_to_max_length else True,
-        max_length=spec.max_seq_length if data_args.pad_to_max_length else None,
-        pad_to_multiple_of=8 if accelerator.mixed_precision in ("fp16", "bf16") and not data_args.pad_to_max_length else None,
-    )
+    collator = token_collator(tokenizer, data_args.pad_to_max_length, spec.max_seq_length,
+                              accelerator.mixed_precision in ("fp16", "bf16") and accelerator.device.type == "cuda")
     evaluators = {
         split: WordLevelEvaluator(features[split], raw_datasets[split], id2label, data_args.constrained_decoding,
                                   data_args.strict, data_args.return_entity_level_metrics)
         for split in ("validation", "test") if split in features
     }
-    input_lengths = {split: [len(ids) for ids in features[split]["input_ids"]] for split in evaluators}
+    input_lengths = {split: [len(ids) for ids in features[split]["input_ids"]] for split in features}
     weights = class_weights(data_args.class_weights, label_list,
                             raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
     weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
 
-    # word_index and sentence_id tell decoding where words are; they are not model inputs.
+    # Batches: by sub-word budget (training), length-sorted (evaluation, one process), else upstream's.
+    budget = training_budget(data_args.max_tokens_per_batch, input_lengths["train"], args.per_device_train_batch_size,
+                             len(raw_datasets["train"])) if "train" in features else None
+    eval_budget = evaluation_budget(data_args.eval_max_tokens_per_batch) if accelerator.num_processes == 1 else None
+    batch_samplers = {}
+    if budget:
+        batch_samplers["train"] = TokenBudgetBatchSampler(input_lengths["train"], budget, seed=args.seed)
+    for split in evaluators:
+        if eval_budget:
+            batch_samplers[split] = LengthSortedBatchSampler(input_lengths[split], eval_budget)
+    # word_index, word_sentence and sentence_id tell decoding where words are; they are not model inputs.
     dataloaders = {
         split: DataLoader(
-            features[split].remove_columns(["word_index", "sentence_id"]),
-            shuffle=split == "train",
-            batch_size=args.per_device_train_batch_size if split == "train" else args.per_device_eval_batch_size,
+            features[split].remove_columns(["word_index", "sentence_id", "word_sentence"]),
             collate_fn=collator,
-            # Its own generator: iterating a DataLoader then leaves the global RNG (dropout) untouched.
+            # Its own generator: iterating a DataLoader then leaves the global RNG (dropout) untouched, which
+            # exact resumption needs.
             generator=torch.Generator().manual_seed(args.seed),
+            **({"batch_sampler": batch_samplers[split]} if split in batch_samplers else {
+                "shuffle": split == "train",
+                "batch_size": args.per_device_train_batch_size if split == "train" else args.per_device_eval_batch_size,
+            }),
         )
         for split in features
     }
@@ -283,6 +313,7 @@ def main(argv=None):
             running_loss.zero_()
             running_batches = 0
 
+        counter = TokenCounter().attach(model)
         start_time, start_steps = time.time(), state.completed_steps
         with SaveOnInterrupt(data_args.save_on_interrupt) as interrupt:
             for epoch in range(state.epoch, num_train_epochs):
@@ -354,6 +385,8 @@ def main(argv=None):
         if running_batches:
             log_running_loss()
         train_runtime = time.time() - start_time
+        counter.detach()
+        performance.training(counter, train_runtime)
 
         accelerator.wait_for_everyone()
         accelerator.unwrap_model(model).save_pretrained(  # safetensors, config with id2label/label2id
@@ -387,6 +420,7 @@ def main(argv=None):
             metrics = evaluate(accelerator, model, dataloaders[split], evaluators[split], input_lengths[split],
                                weights, prefix)
         metrics[f"{prefix}_samples"] = len(raw_datasets[split])
+        performance.inference(prefix, sum(evaluators[split].lengths), metrics[f"{prefix}_runtime"])
         if args.with_tracking:
             accelerator.log(scalar_metrics(metrics, prefix), step=state.completed_steps)
         if accelerator.is_main_process:
@@ -398,6 +432,7 @@ def main(argv=None):
     if accelerator.is_main_process:
         report_training_run(args.output_dir, state.log_history, evaluators, model_args, data_args, args, raw_datasets,
                             label_list, loaded.input_scheme, argv)
+        performance.save(args.output_dir)
 
     # ---- Hub ------------------------------------------------------------------------------------------------
     if args.push_to_hub and args.do_train and accelerator.is_main_process:

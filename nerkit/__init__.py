@@ -10,13 +10,15 @@ One job per module:
 - ``formats``: readers and writers for every file format;
 - ``stats``: corpus statistics and class weights;
 - ``data``: building a ``datasets.DatasetDict`` from files, folders or the hub;
-- ``features``: sub-word tokenisation, label alignment, windows and document context;
+- ``features``: sub-word tokenisation, label alignment, windows, document context and packing;
+- ``batching``: batches cut by a sub-word budget (training) and length-sorted batches (evaluation);
 - ``decoding``: windows merged back into one tag per word, argmax or constrained Viterbi;
 - ``metrics``: seqeval scores and reports, offline;
 - ``arguments``: the argument dataclasses both training scripts share;
 - ``predictions``: writing word-aligned predictions;
 - ``trainer``, ``loop``, ``interrupts``: what the Trainer and the Accelerate loop need beyond the libraries;
-- ``inference``, ``reports``: raw-text prediction; plots, confusion table and model card after training.
+- ``inference``, ``reports``: raw-text prediction; plots, confusion table and model card after training;
+- ``throughput``, ``runtime``: ``performance.json`` (tokens/s, words/s, peak memory); kernel-cache settings.
 """
 
 __version__ = "0.1.0"

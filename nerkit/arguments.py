@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from .errors import NerDataError
+from .features import DEFAULT_PACK_LENGTH
 
 
 @dataclass
@@ -111,8 +112,15 @@ class DataTrainingArguments:
     eval_max_tokens_per_batch: Optional[int] = field(
         default=None,
         metadata={"help": "Evaluation and prediction in length-sorted batches of at most this many sub-words "
-                  "(results come back in input order). Default: 8192. 0: batches of per_device_eval_batch_size "
+                  "(results come back in input order). Default: 2048. 0: batches of per_device_eval_batch_size "
                   "in input order, as upstream."},
+    )
+    pack_length: Optional[int] = field(
+        default=None,
+        metadata={"help": "Put consecutive sentences of the same document in one input of up to this many sub-words, "
+                  "every sentence labelled: each sentence is read with its neighbours as context, at no extra "
+                  "compute (unlike --context_size). Sentences without a document id are never packed. "
+                  f"Default: {DEFAULT_PACK_LENGTH}, or 0 with --context_size. 0: one sentence per input."},
     )
     constrained_decoding: bool = field(
         default=True,
@@ -144,6 +152,12 @@ class DataTrainingArguments:
                 raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
         if self.context_size < 0:
             raise NerDataError(f"--context_size must be >= 0, got {self.context_size}")
+        if self.pack_length is None:
+            self.pack_length = 0 if self.context_size else DEFAULT_PACK_LENGTH
+        if self.pack_length < 0:
+            raise NerDataError(f"--pack_length must be >= 0, got {self.pack_length}")
+        if self.pack_length and self.context_size:
+            raise NerDataError("--pack_length and --context_size are two ways to give sentences context: use one")
 
 
 def parse_arguments(parser, argv=None) -> Tuple:

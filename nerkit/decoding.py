@@ -55,7 +55,11 @@ def word_log_probs(logits: np.ndarray, features, sentence_lengths: Sequence[int]
     context = np.minimum(position, np.repeat(input_lengths, input_lengths) - 1 - position)
 
     keep = word_index >= 0
-    sentence, word = sentence_of_input[input_of[keep]], word_index[keep].astype(np.int64)
+    if "word_sentence" in features.column_names:  # inputs may hold several sentences (packed documents)
+        sentence = ragged_column(features, "word_sentence")[0][keep].astype(np.int64)
+    else:
+        sentence = sentence_of_input[input_of[keep]]
+    word = word_index[keep].astype(np.int64)
     source, position, context = input_of[keep], position[keep], context[keep]
     order = np.lexsort((-context, word, sentence))  # by sentence, word, then most context first
     sentence, word, source, position = sentence[order], word[order], source[order], position[order]

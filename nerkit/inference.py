@@ -537,16 +537,20 @@ class NerTagger:
 
     def __init__(self, model, tokenizer, device=None, dtype=None, batch_size: int = 32,
                  max_seq_length: Optional[int] = None, stride: Optional[int] = None, context_size: int = 0,
-                 constrained: bool = False, chunk_size: int = DEFAULT_CHUNK_SENTENCES):
+                 constrained: bool = False, chunk_size: int = DEFAULT_CHUNK_SENTENCES, pack_length: Optional[int] = 0):
         import torch
 
         from .decoding import scheme_of_labels
-        from .features import WindowSpec, check_window_spec, resolve_max_seq_length
+        from .features import DEFAULT_PACK_LENGTH, WindowSpec, check_window_spec, resolve_max_seq_length
 
         if batch_size < 1:
             raise NerDataError(f"--batch_size must be at least 1, got {batch_size}")
-        if context_size < 0 or (stride is not None and stride < 0):
-            raise NerDataError("--context_size and --stride must be >= 0")
+        if pack_length is None:  # as run_ner.py: packed unless FLERT-style context was asked for
+            pack_length = 0 if context_size else DEFAULT_PACK_LENGTH
+        if context_size < 0 or pack_length < 0 or (stride is not None and stride < 0):
+            raise NerDataError("--context_size, --pack_length and --stride must be >= 0")
+        if context_size and pack_length:
+            raise NerDataError("--pack_length and --context_size are two ways to give sentences context: use one")
         self.device = device if device is not None else torch.device("cpu")
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
@@ -557,7 +561,7 @@ class NerTagger:
         self.scheme = scheme_of_labels(self.labels)
         self.constrained = constrained
         self.spec = WindowSpec(max_seq_length=resolve_max_seq_length(max_seq_length, tokenizer, model.config),
-                               stride=stride, context_size=context_size)
+                               stride=stride, context_size=context_size, pack_length=pack_length)
         check_window_spec(self.spec, tokenizer)
 
     @classmethod
@@ -634,15 +638,15 @@ class NerTagger:
         with _datasets_progress_off():
             tokenized = tokenize_dataset(raw, self.tokenizer, load_from_cache_file=False)
             features = build_features(tokenized, self.tokenizer, None, self.spec, load_from_cache_file=False)
-        logits = self._logits(features["input_ids"], features["sentence_id"], bar)
+        logits = self._logits(features["input_ids"], sentences_per_input(features), bar)
         scores = word_log_probs(pad_logits(logits), features, [len(w) for w in words])
         return decode(scores, self.id2label, self.constrained)
 
-    def _logits(self, input_ids: List[List[int]], sentence_ids: List[int], bar) -> List[np.ndarray]:
-        """One forward pass per batch of inputs sorted by length; logits trimmed to each input's length."""
+    def _logits(self, input_ids: List[List[int]], progress: Sequence[float], bar) -> List[np.ndarray]:
+        """One forward pass per batch of inputs sorted by length; logits trimmed to each input's length.
+        ``progress[i]``: how many sentences input ``i`` is worth on the progress bar."""
         import torch
 
-        windows = np.bincount(np.asarray(sentence_ids, dtype=np.int64))
         order = sorted(range(len(input_ids)), key=lambda index: -len(input_ids[index]))
         results: List[Optional[np.ndarray]] = [None] * len(input_ids)
         done, shown = 0.0, 0
@@ -661,12 +665,23 @@ class NerTagger:
                 logits = output.logits.float().cpu().numpy()
                 for row, index in enumerate(batch):
                     results[index] = logits[row, : len(input_ids[index])]
-                done += sum(1.0 / windows[sentence_ids[i]] for i in batch)
+                done += sum(progress[i] for i in batch)
                 step = int(round(done)) - shown
                 if step > 0:
                     bar.update(step)
                     shown += step
         return results  # type: ignore[return-value]
+
+
+def sentences_per_input(features) -> np.ndarray:
+    """How much of a sentence each input holds: 1/windows for a windowed sentence, N for N packed ones."""
+    from .decoding import ragged_column
+
+    word_sentence, offsets = ragged_column(features, "word_sentence")
+    row = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    pairs = np.unique(np.stack([row, word_sentence])[:, word_sentence >= 0], axis=1)  # (input, sentence), once each
+    windows = np.bincount(pairs[1])  # inputs per sentence
+    return np.bincount(pairs[0], weights=1.0 / windows[pairs[1]], minlength=len(offsets) - 1)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from transformers import SchedulerType
 from .errors import NerDataError
 from .interrupts import InterruptFlag
 from .features import IGNORE_INDEX
+from .losses import per_input_loss  # noqa: F401  (the loop imports it from here)
 
 logger = logging.getLogger(__name__)
 
@@ -242,29 +243,6 @@ class SaveOnInterrupt(InterruptFlag):
 
 
 # --- evaluation loss -----------------------------------------------------------------------------------------
-
-
-def per_input_loss(logits, labels, class_weights=None):
-    """Per input: the summed (weighted) cross-entropy over labelled positions, and the summed weights.
-
-    Summing these over a whole split and dividing gives the mean loss per labelled word-piece, the same number
-    ``nerkit.losses.token_classification_loss`` gives for the split as one batch, however it is batched.
-    """
-    import torch
-
-    logits = logits.float()
-    labels = labels.to(logits.device)
-    weight = None if class_weights is None else class_weights.to(logits.device, dtype=logits.dtype)
-    losses = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), weight=weight, ignore_index=IGNORE_INDEX,
-        reduction="none",
-    ).view(labels.shape)
-    labelled = labels != IGNORE_INDEX
-    if weight is None:
-        weights = labelled.to(logits.dtype)
-    else:
-        weights = torch.where(labelled, weight[labels.clamp_min(0)], torch.zeros((), dtype=logits.dtype, device=logits.device))
-    return losses.sum(dim=1), weights.sum(dim=1)
 
 
 # --- launches and trackers ------------------------------------------------------------------------------------

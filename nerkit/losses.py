@@ -37,3 +37,24 @@ class WeightedLoss:
     def __call__(self, outputs, labels, num_items_in_batch=None):
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs.logits
         return token_classification_loss(logits, labels, self.class_weights, num_items_in_batch)
+
+
+def per_input_loss(logits, labels, class_weights=None):
+    """Per input: the summed (weighted) cross-entropy over labelled positions, and the summed weights.
+
+    Summing these over a whole split and dividing gives the mean loss per labelled word-piece, the same number
+    :func:`token_classification_loss` gives for the split as one batch, however it is batched.
+    """
+    logits = logits.float()
+    labels = labels.to(logits.device)
+    weight = None if class_weights is None else class_weights.to(logits.device, dtype=logits.dtype)
+    losses = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), weight=weight, ignore_index=IGNORE_INDEX,
+        reduction="none",
+    ).view(labels.shape)
+    labelled = labels != IGNORE_INDEX
+    if weight is None:
+        weights = labelled.to(logits.dtype)
+    else:
+        weights = torch.where(labelled, weight[labels.clamp_min(0)], torch.zeros((), dtype=logits.dtype, device=logits.device))
+    return losses.sum(dim=1), weights.sum(dim=1)

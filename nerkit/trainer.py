@@ -27,6 +27,7 @@ from transformers.trainer_utils import EvalLoopOutput, seed_worker
 from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, restore_order
 from .files import atomic_write
 from .interrupts import InterruptFlag
+from .losses import per_input_loss
 from .outputs import last_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -116,25 +117,40 @@ class NerTrainer(Trainer):
         # Several processes: Accelerate gives each one every n-th batch (the same count on each).
         return self.accelerator.prepare(loader)
 
-    def evaluation_loop(self, dataloader, *args, **kwargs):
-        """``Trainer.evaluation_loop``; with length-sorted batches, logits go back to input order first."""
+    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                        metric_key_prefix="eval"):
+        """``Trainer.evaluation_loop``, with logits back in input order after length-sorted batches, and (one
+        process) the loss as the mean over all labelled sub-words, as the Accelerate loop reports it: the
+        Trainer's mean of batch means would change with the batching."""
         order = getattr(getattr(dataloader, "batch_sampler", None), "order", None)
-        if order is None:
-            return super().evaluation_loop(dataloader, *args, **kwargs)
         compute_metrics = self.compute_metrics
-
-        def in_input_order(evaluation):
-            return EvalPrediction(predictions=_restore(evaluation.predictions, order),
-                                  label_ids=_restore(evaluation.label_ids, order))
-
-        if compute_metrics is not None:
-            self.compute_metrics = lambda evaluation: compute_metrics(in_input_order(evaluation))
+        if order is not None and compute_metrics is not None:
+            self.compute_metrics = lambda evaluation: compute_metrics(EvalPrediction(
+                predictions=_restore(evaluation.predictions, order), label_ids=_restore(evaluation.label_ids, order)))
+        self._loss_totals = [0.0, 0.0] if self.args.world_size <= 1 else None
         try:
-            output = super().evaluation_loop(dataloader, *args, **kwargs)
+            output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
         finally:
             self.compute_metrics = compute_metrics
+        totals, self._loss_totals = self._loss_totals, None
+        metrics = dict(output.metrics)
+        if totals is not None and totals[1] > 0 and f"{metric_key_prefix}_loss" in metrics:
+            metrics[f"{metric_key_prefix}_loss"] = totals[0] / totals[1]
+        if order is None:
+            return EvalLoopOutput(predictions=output.predictions, label_ids=output.label_ids, metrics=metrics,
+                                  num_samples=output.num_samples)
         return EvalLoopOutput(predictions=_restore(output.predictions, order), label_ids=_restore(output.label_ids, order),
-                              metrics=output.metrics, num_samples=output.num_samples)
+                              metrics=metrics, num_samples=output.num_samples)
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        loss, logits, labels = super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
+        totals = getattr(self, "_loss_totals", None)
+        if totals is not None and logits is not None and labels is not None:
+            weights = getattr(self.compute_loss_func, "class_weights", None)
+            sums, counts = per_input_loss(logits, labels, weights)
+            totals[0] += float(sums.double().sum())
+            totals[1] += float(counts.double().sum())
+        return loss, logits, labels
 
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None:

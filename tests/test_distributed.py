@@ -33,13 +33,14 @@ import atexit, json, os
 _out = os.environ.get("NERKIT_TRAIN_PROBE")
 if _out:
     import torch
-    _seen = {"pid": os.getpid(), "rank": 0, "world_size": 1, "inputs": []}
+    _seen = {"pid": os.getpid(), "rank": 0, "world_size": 1, "inputs": [], "batches": 0}
 
     def _record(module, args, kwargs, output):
         if not module.training or not type(module).__name__.endswith("ForTokenClassification"):
             return
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             _seen["rank"], _seen["world_size"] = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        _seen["batches"] += 1
         for ids, mask in zip(kwargs["input_ids"].tolist(), kwargs["attention_mask"].tolist()):
             _seen["inputs"].append(ids[: sum(mask)])
 
@@ -60,7 +61,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def train_inputs(model_dir: Path):
+def train_inputs(model_dir: Path, pack_length=None):
     """The training inputs both scripts build (nerkit's features), as a multiset of sub-word id tuples."""
     from nerkit.arguments import DataTrainingArguments
     from nerkit.data import load_data
@@ -68,7 +69,8 @@ def train_inputs(model_dir: Path):
     from nerkit.labels import labels_from_data
     from transformers import AutoTokenizer
 
-    data_args = DataTrainingArguments(train_file=str(SAMPLE / "train.conll"), max_train_samples=TRAIN_SENTENCES)
+    data_args = DataTrainingArguments(train_file=str(SAMPLE / "train.conll"), max_train_samples=TRAIN_SENTENCES,
+                                      pack_length=pack_length)
     raw = load_data(data_args, splits=("train",)).to_dataset_dict()
     labels = labels_from_data(raw["train"]["ner_tags"])
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
@@ -76,7 +78,11 @@ def train_inputs(model_dir: Path):
     return Counter(tuple(ids) for ids in features["train"]["input_ids"])
 
 
-def launch_two_ranks(script: str, model_dir: Path, output_dir: Path, probe_dir: Path):
+# Upstream's batching (8 sentences, one sentence per input) makes the epoch divide evenly between 2 ranks.
+EVEN_BATCHES = ("--max_tokens_per_batch", "0", "--pack_length", "0")
+
+
+def launch_two_ranks(script: str, model_dir: Path, output_dir: Path, probe_dir: Path, batching=EVEN_BATCHES):
     probe_dir.mkdir()
     (probe_dir / "sitecustomize.py").write_text(PROBE)
     records = probe_dir / "records"
@@ -91,6 +97,7 @@ def launch_two_ranks(script: str, model_dir: Path, output_dir: Path, probe_dir: 
         "--max_train_samples", str(TRAIN_SENTENCES), "--max_eval_samples", "61",  # 61: uneven across 2 ranks
         "--output_dir", str(output_dir), "--do_train", "--do_eval",
         "--num_train_epochs", "1", "--per_device_train_batch_size", "8", "--per_device_eval_batch_size", "8",
+        *batching,
     ]
     if script == "run_ner.py":
         command += ["--report_to", "none", "--disable_tqdm", "true", "--save_strategy", "no"]
@@ -134,7 +141,7 @@ def two_rank_run(request, tiny_model, tmp_path_factory):
         module.main([
             "--model_name_or_path", str(folder / "ddp"), "--validation_file", str(SAMPLE / "dev.conll"),
             "--max_eval_samples", "61", "--output_dir", str(folder / "single"), "--do_eval",
-            "--per_device_eval_batch_size", "8", *extra,
+            "--per_device_eval_batch_size", "8", "--pack_length", "0", *extra,
         ])
     finally:
         torch.set_num_threads(threads)
@@ -143,7 +150,19 @@ def two_rank_run(request, tiny_model, tmp_path_factory):
 
 def test_world_size_and_disjoint_shards(two_rank_run, tiny_model):
     _, ranks, _ = two_rank_run
-    check_shards(ranks, train_inputs(tiny_model))
+    check_shards(ranks, train_inputs(tiny_model, pack_length=0))
+
+
+@pytest.mark.parametrize("script", list(SCRIPTS))
+def test_token_budget_batches_are_shared_between_ranks(script, tiny_model, tmp_path):
+    """Batches cut by a sub-word budget (the default): each rank gets whole batches, the same number of them
+    (Accelerate repeats the first ones when the count is odd), and together they cover every input."""
+    ranks = launch_two_ranks(script, tiny_model, tmp_path / "ddp", tmp_path / "probe", batching=("--max_tokens_per_batch", "300"))
+    assert sorted(r["rank"] for r in ranks) == [0, 1] and all(r["world_size"] == 2 for r in ranks)
+    assert ranks[0]["batches"] == ranks[1]["batches"] > 1
+    expected = train_inputs(tiny_model)
+    seen = Counter(tuple(ids) for r in ranks for ids in r["inputs"])
+    assert set(seen) == set(expected)
 
 
 def test_metrics_equal_one_process_evaluation(two_rank_run):

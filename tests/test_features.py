@@ -179,3 +179,58 @@ def test_any_window_setting_gives_every_word_one_prediction(tokenizer, lengths, 
     logits = rng.normal(size=(len(features), width, len(LABELS)))
     scores = word_log_probs(logits, features, lengths)
     assert [len(s) for s in scores] == lengths
+
+
+def test_packed_documents_share_inputs_and_every_word_keeps_its_label(tokenizer):
+    first = (["Ada", "visited", "London", "."], ["B-PER", "O", "B-LOC", "O"])
+    second = (["The", "city", "was", "cold", "."], ["O", "O", "O", "O", "O"])
+    third = (["Lovelace", "visited", "Zanzibar"], ["B-PER", "O", "B-LOC"])
+    other = (["June", "."], ["O", "O"])
+    sentences = [first, second, third, other]
+    documents = ["d1", "d1", "d1", "d2"]
+    spec = WindowSpec(max_seq_length=64, pack_length=64)
+    _, features = features_for(tokenizer, sentences, spec, documents=documents)
+    # d1's three sentences fit in one input; d2 is never mixed into it.
+    assert len(features) == 2
+    assert [sorted(set(ids) - {-1}) for ids in features["word_sentence"]] == [[0, 1, 2], [3]]
+    row = features[0]
+    pieces = tokenizer.convert_ids_to_tokens(row["input_ids"])
+    assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]" and pieces.count("[SEP]") == 1
+    labelled = [(sentence, word, label) for sentence, word, label in
+                zip(row["word_sentence"], row["word_index"], row["labels"]) if word >= 0]
+    expected = [(s, w, LABEL2ID[tag]) for s in range(3) for w, tag in enumerate(sentences[s][1])]
+    assert labelled == expected
+    # Decoding gives each sentence its own words back, in order.
+    rng = np.random.default_rng(0)
+    width = max(len(ids) for ids in features["input_ids"])
+    scores = word_log_probs(rng.normal(size=(len(features), width, len(LABELS))), features, [4, 5, 3, 2])
+    assert [len(s) for s in scores] == [4, 5, 3, 2]
+
+
+def test_packing_respects_the_length_and_leaves_sentences_without_documents_alone(tokenizer):
+    sentences = [(["ada", "visited", "london"], ["B-PER", "O", "B-LOC"])] * 6
+    _, packed = features_for(tokenizer, sentences, WindowSpec(max_seq_length=64, pack_length=8), documents=["d"] * 6)
+    assert all(len(ids) <= 8 for ids in packed["input_ids"])
+    assert len(packed) == 3  # two 3-word sentences + [CLS] [SEP] per input
+    _, alone = features_for(tokenizer, sentences, WindowSpec(max_seq_length=64, pack_length=64))
+    assert len(alone) == 6
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lengths=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=8),
+    documents=st.lists(st.sampled_from(["a", "b", ""]), min_size=8, max_size=8),
+    max_seq_length=st.integers(min_value=6, max_value=40),
+    pack_length=st.integers(min_value=4, max_value=60),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
+def test_any_packing_gives_every_word_one_prediction(tokenizer, lengths, documents, max_seq_length, pack_length, seed):
+    rng = np.random.default_rng(seed)
+    pool = VOCAB_WORDS + ["Zanzibar", "Kilimanjaro", "x"]
+    sentences = [([pool[i] for i in rng.integers(0, len(pool), n)], ["O"] * n) for n in lengths]
+    spec = WindowSpec(max_seq_length=max_seq_length, pack_length=pack_length)
+    _, features = features_for(tokenizer, sentences, spec, documents=sorted(documents[: len(lengths)]))
+    assert all(len(ids) <= max_seq_length for ids in features["input_ids"])
+    width = max(len(ids) for ids in features["input_ids"])
+    scores = word_log_probs(rng.normal(size=(len(features), width, len(LABELS))), features, lengths)
+    assert [len(s) for s in scores] == lengths

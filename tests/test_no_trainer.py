@@ -144,6 +144,7 @@ def test_gradient_accumulation_steps_after_the_whole_accumulation(tiny_model, tm
     """48 inputs in 6 batches, 4 per step: the first optimizer step after batch 4 (not 1), the second at the end."""
     run_ner_no_trainer.main(["--model_name_or_path", str(tiny_model), *FILES[:2], "--max_train_samples", "40",
                              "--num_train_epochs", "1", "--gradient_accumulation_steps", "4",
+                             "--max_tokens_per_batch", "0", "--pack_length", "0",  # upstream's batches of 8
                              "--checkpointing_steps", "1", "--output_dir", str(tmp_path)])
     states = {path.name: json.loads((path / "loop_state.json").read_text()) for path in tmp_path.glob("step_*")}
     assert sorted(states) == ["step_1", "step_2"]

@@ -1,0 +1,39 @@
+"""benchmarks/bench_ner.py on a small slice: both configurations run and the figures come out (no timing asserted)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import bench_ner  # noqa: E402
+
+
+def test_benchmark_runs_both_configurations_and_writes_json_and_markdown(tmp_path, tiny_model):
+    out = tmp_path / "bench"
+    bench_ner.main(["--model", str(tiny_model), "--data_dir", str(ROOT / "data" / "sample"), "--output_dir", str(out),
+                    "--epochs", "1", "--max_train_samples", "40", "--max_eval_samples", "20",
+                    "--max_predict_samples", "20", "--batch_size", "8", "--no_bf16"])
+    report = json.loads((out / "bench.json").read_text())
+    results = report["results"]
+    assert set(results) == {"upstream", "ours"}
+    for name in ("upstream", "ours"):
+        figures = results[name]
+        for key in ("data_seconds", "train_real_tokens_per_second", "train_padded_per_real", "eval_words_per_second",
+                    "predict_words_per_second", "peak_rss_gb", "wall_seconds", "eval_f1", "predict_f1"):
+            assert figures[key] is not None, (name, key)
+        assert "--max_tokens_per_batch 0" in report["commands"]["upstream"]
+    # Both trained on the same sentences: the same real sub-words, whatever the batching.
+    assert results["upstream"]["train_real_tokens"] == results["ours"]["train_real_tokens"]
+    assert results["ours"]["argmax_predict_f1"] is not None
+    table = (out / "bench.md").read_text()
+    assert "training real sub-words / s" in table and "ours / upstream" in table
+
+
+def test_benchmark_refuses_an_existing_output_folder(tmp_path, tiny_model):
+    with pytest.raises(SystemExit) as stop:
+        bench_ner.main(["--model", str(tiny_model), "--data_dir", str(ROOT / "data" / "sample"),
+                        "--output_dir", str(tmp_path)])
+    assert "already exists" in str(stop.value)
