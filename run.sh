@@ -48,7 +48,6 @@ OUTPUT_DIR=${OUTPUT_DIR:-output/$(basename "$DATA")}
   --output_dir "$OUTPUT_DIR" --overwrite_output_dir \
   --do_train --do_eval --do_predict \
   --learning_rate 1e-4 --seed 42 \
-  --train_sampling_strategy group_by_length \
   --save_strategy no --report_to none --logging_steps 10 --eval_strategy epoch \
   "${extra[@]}" "$@"
 

@@ -93,6 +93,12 @@ def main(argv=None):
     weights = class_weights(data_args.class_weights, label_list,
                             raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
 
+    budget = (training_budget(data_args.max_tokens_per_batch, input_lengths(features["train"]),
+                              training_args.per_device_train_batch_size, len(raw_datasets["train"]))
+              if "train" in features else None)
+    if budget and str(training_args.train_sampling_strategy) != "random":
+        logger.warning(f"--train_sampling_strategy {training_args.train_sampling_strategy} is not used: training batches "
+                       f"are cut by --max_tokens_per_batch ({budget} sub-words); pass --max_tokens_per_batch 0 to use it")
     trainer = NerTrainer(
         model=model,
         args=training_args,
@@ -106,9 +112,7 @@ def main(argv=None):
         # divided by gradient_accumulation_steps.
         compute_loss_func=WeightedLoss(weights),
         save_on_interrupt=data_args.save_on_interrupt,
-        max_tokens_per_batch=training_budget(data_args.max_tokens_per_batch, input_lengths(features["train"]),
-                                             training_args.per_device_train_batch_size, len(raw_datasets["train"]))
-        if "train" in features else None,
+        max_tokens_per_batch=budget,
         eval_max_tokens_per_batch=evaluation_budget(data_args.eval_max_tokens_per_batch),
     )
 

@@ -4,10 +4,10 @@
 Both configurations train the same model on the same data for the same epochs, batch size, learning rate and
 seed; only what differs between upstream ``run_ner.py`` and ours changes:
 
-- ``upstream``: random batches of ``--batch_size`` sentences with dynamic padding, evaluation in input order in
-  batches of 8 (upstream's default), argmax decoding, fp32, no document context;
-- ``ours``: run_ner.py's defaults (batches cut by a sub-word budget, length-sorted evaluation, constrained
-  decoding), with bf16 autocast where the processor has bf16 instructions (or on a GPU that supports it).
+- ``upstream``: one sentence per input, random batches of ``--batch_size`` sentences with dynamic padding,
+  evaluation in input order in batches of 8 (upstream's default), argmax decoding, fp32, no document context;
+- ``ours``: run_ner.py's defaults (sentences of a document packed into inputs of up to 128 sub-words, batches
+  cut by a sub-word budget, length-sorted evaluation, constrained decoding), with bf16 autocast where the processor has bf16 instructions (or on a GPU that supports it).
   ``--ours_args`` adds options to it (``--context_size 32``...).
 
 After ``ours`` trains, its model is evaluated again with argmax decoding (``ours-argmax``, evaluation only),
@@ -39,7 +39,7 @@ RUN_NER = os.path.join(REPOSITORY, "run_ner.py")
 
 UPSTREAM_LIKE = [
     "--max_tokens_per_batch", "0", "--eval_max_tokens_per_batch", "0", "--per_device_eval_batch_size", "8",
-    "--no_constrained_decoding", "--context_size", "0",
+    "--no_constrained_decoding", "--context_size", "0", "--pack_length", "0",
 ]
 
 # (label, key in the merged results, how to show it, higher is better?)

@@ -112,7 +112,7 @@ class DataTrainingArguments:
     eval_max_tokens_per_batch: Optional[int] = field(
         default=None,
         metadata={"help": "Evaluation and prediction in length-sorted batches of at most this many sub-words "
-                  "(results come back in input order). Default: 2048. 0: batches of per_device_eval_batch_size "
+                  "(results come back in input order). Default: 4096. 0: batches of per_device_eval_batch_size "
                   "in input order, as upstream."},
     )
     pack_length: Optional[int] = field(

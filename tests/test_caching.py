@@ -1,0 +1,55 @@
+"""Tokenised splits are cached by ``datasets`` fingerprints: the same data and tokenizer are not tokenised twice."""
+
+from pathlib import Path
+
+import pytest
+from transformers import AutoTokenizer
+
+from nerkit import features as features_module
+from nerkit.arguments import DataTrainingArguments
+from nerkit.data import load_data
+from nerkit.features import prepare_features
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+LABELS = ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
+
+
+@pytest.fixture
+def counted_tokenisation(monkeypatch):
+    calls = []
+    original = features_module.tokenize_words
+
+    def counting(batch, tokenizer):
+        calls.append(len(batch["tokens"]))
+        return original(batch, tokenizer)
+
+    monkeypatch.setattr(features_module, "tokenize_words", counting)
+    return calls
+
+
+def build(tiny_model, cache_dir, samples=50, overwrite=False):
+    data_args = DataTrainingArguments(train_file=str(SAMPLE / "train.conll"), max_train_samples=samples,
+                                      overwrite_cache=overwrite)
+    raw = load_data(data_args, splits=("train",)).to_dataset_dict()  # read afresh: a new in-memory dataset
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    features, _ = prepare_features(raw, tokenizer, {label: i for i, label in enumerate(LABELS)}, data_args,
+                                   cache_dir=str(cache_dir))
+    return features["train"]
+
+
+def test_second_run_reads_the_cache_and_overwrite_cache_recomputes(tiny_model, tmp_path, counted_tokenisation):
+    first = build(tiny_model, tmp_path)
+    assert sum(counted_tokenisation) == 50
+    assert list((tmp_path / "nerkit").glob("tokens-*.arrow"))
+    second = build(tiny_model, tmp_path)
+    assert sum(counted_tokenisation) == 50  # nothing tokenised again
+    assert second["input_ids"] == first["input_ids"] and second["labels"] == first["labels"]
+    build(tiny_model, tmp_path, overwrite=True)
+    assert sum(counted_tokenisation) == 100
+
+
+def test_other_data_is_not_served_from_the_cache(tiny_model, tmp_path, counted_tokenisation):
+    build(tiny_model, tmp_path, samples=50)
+    other = build(tiny_model, tmp_path, samples=30)
+    assert sum(counted_tokenisation) == 80
+    assert len(other) <= 30
