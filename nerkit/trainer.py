@@ -108,7 +108,7 @@ class NerTrainer(Trainer):
             batch_sampler=batch_sampler,
             collate_fn=self.data_collator,
             num_workers=self.args.dataloader_num_workers,
-            pin_memory=self.args.dataloader_pin_memory,
+            pin_memory=self.args.dataloader_pin_memory and self.args.device.type == "cuda",  # no warning on a CPU
             persistent_workers=self.args.dataloader_persistent_workers and self.args.dataloader_num_workers > 0,
             prefetch_factor=self.args.dataloader_prefetch_factor,
             worker_init_fn=partial(seed_worker, num_workers=self.args.dataloader_num_workers, rank=self.args.process_index)
