@@ -12,7 +12,6 @@ prediction files. ``run_ner_no_trainer.py`` does the same with a plain Accelerat
 """
 
 import logging
-import os
 import sys
 
 import datasets
@@ -20,7 +19,7 @@ import transformers
 from transformers import HfArgumentParser, TrainingArguments, set_seed
 
 from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
-from nerkit.batching import evaluation_budget, token_collator, training_budget
+from nerkit.batching import evaluation_budget, input_lengths, token_collator, training_budget
 from nerkit.data import load_requested_splits
 from nerkit.errors import exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
@@ -33,7 +32,7 @@ from nerkit.outputs import prepare_output_dir
 from nerkit.reports import report_training_run
 from nerkit.runtime import limit_kernel_caches
 from nerkit.throughput import PerformanceLog, TokenCounter
-from nerkit.trainer import NerTrainer, input_lengths
+from nerkit.trainer import NerTrainer
 
 logger = logging.getLogger(__name__)
 

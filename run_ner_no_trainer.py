@@ -51,6 +51,7 @@ from nerkit.batching import (
     LengthSortedBatchSampler,
     TokenBudgetBatchSampler,
     evaluation_budget,
+    input_lengths,
     restore_order,
     token_collator,
     training_budget,
@@ -81,7 +82,7 @@ from nerkit.throughput import PerformanceLog, TokenCounter
 logger = logging.getLogger(__name__)
 
 
-def evaluate(accelerator, model, dataloader, evaluator, input_lengths, weights, prefix):
+def evaluate(accelerator, model, dataloader, evaluator, lengths, weights, prefix):
     """Score one split: every process runs its shard, logits are gathered in input order and scored per word.
 
     With one process the batches are length-sorted; ``order`` (the batch sampler's) puts the logits back.
@@ -101,18 +102,18 @@ def evaluate(accelerator, model, dataloader, evaluator, input_lengths, weights, 
         logits, sums, counts = accelerator.gather_for_metrics((logits, sums, counts))
         for row in logits.cpu().numpy():
             position = len(logits_per_input)
-            logits_per_input.append(row[: input_lengths[order[position] if order else position]])
+            logits_per_input.append(row[: lengths[order[position] if order else position]])
         loss_sum += sums.cpu().double().sum().item()
         loss_weight += counts.cpu().double().sum().item()
-    if len(logits_per_input) != len(input_lengths):
-        raise RuntimeError(f"gathered {len(logits_per_input)} inputs for a split of {len(input_lengths)}")
+    if len(logits_per_input) != len(lengths):
+        raise RuntimeError(f"gathered {len(logits_per_input)} inputs for a split of {len(lengths)}")
     if order:
         logits_per_input = restore_order(logits_per_input, order)
     runtime = time.time() - start
     metrics = {f"{prefix}_{name}": value for name, value in evaluator(logits_per_input).items()}
     metrics[f"{prefix}_loss"] = loss_sum / loss_weight if loss_weight else 0.0
     metrics[f"{prefix}_runtime"] = round(runtime, 4)
-    metrics[f"{prefix}_samples_per_second"] = round(len(input_lengths) / runtime, 3)
+    metrics[f"{prefix}_samples_per_second"] = round(len(lengths) / runtime, 3)
     metrics[f"{prefix}_steps_per_second"] = round(len(dataloader) / runtime, 3)
     return metrics
 
@@ -201,21 +202,21 @@ def main(argv=None):
                                   data_args.strict, data_args.return_entity_level_metrics)
         for split in ("validation", "test") if split in features
     }
-    input_lengths = {split: [len(ids) for ids in features[split]["input_ids"]] for split in features}
+    lengths = {split: input_lengths(features[split]) for split in features}
     weights = class_weights(data_args.class_weights, label_list,
                             raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
     weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
 
     # Batches: by sub-word budget (training), length-sorted (evaluation, one process), else upstream's.
-    budget = training_budget(data_args.max_tokens_per_batch, input_lengths["train"], args.per_device_train_batch_size,
+    budget = training_budget(data_args.max_tokens_per_batch, lengths["train"], args.per_device_train_batch_size,
                              len(raw_datasets["train"])) if "train" in features else None
     eval_budget = evaluation_budget(data_args.eval_max_tokens_per_batch) if accelerator.num_processes == 1 else None
     batch_samplers = {}
     if budget:
-        batch_samplers["train"] = TokenBudgetBatchSampler(input_lengths["train"], budget, seed=args.seed)
+        batch_samplers["train"] = TokenBudgetBatchSampler(lengths["train"], budget, seed=args.seed)
     for split in evaluators:
         if eval_budget:
-            batch_samplers[split] = LengthSortedBatchSampler(input_lengths[split], eval_budget)
+            batch_samplers[split] = LengthSortedBatchSampler(lengths[split], eval_budget)
     # word_index, word_sentence and sentence_id tell decoding where words are; they are not model inputs.
     dataloaders = {
         split: DataLoader(
@@ -367,7 +368,7 @@ def main(argv=None):
                 # ---- Evaluate after every epoch: metrics, tracking, early stopping -----------------------------
                 if "validation" in dataloaders:
                     metrics = evaluate(accelerator, model, dataloaders["validation"], evaluators["validation"],
-                                       input_lengths["validation"], weights, "eval")
+                                       lengths["validation"], weights, "eval")
                     last_evaluation = (state.completed_steps, metrics)
                     state.log_history.append({"step": state.completed_steps, "epoch": epoch + 1,
                                               **scalar_metrics(metrics, "eval", separator="_")})
@@ -417,7 +418,7 @@ def main(argv=None):
         if split == "validation" and last_evaluation and last_evaluation[0] == state.completed_steps:
             metrics = last_evaluation[1]  # this very model was just evaluated after its last epoch
         else:
-            metrics = evaluate(accelerator, model, dataloaders[split], evaluators[split], input_lengths[split],
+            metrics = evaluate(accelerator, model, dataloaders[split], evaluators[split], lengths[split],
                                weights, prefix)
         metrics[f"{prefix}_samples"] = len(raw_datasets[split])
         performance.inference(prefix, sum(evaluators[split].lengths), metrics[f"{prefix}_runtime"])

@@ -102,6 +102,11 @@ class LengthSortedBatchSampler(Sampler[List[int]]):
         return len(self.batches)
 
 
+def input_lengths(features) -> List[int]:
+    """Sub-words per input of a features split (its ``input_ids`` column)."""
+    return [len(ids) for ids in features["input_ids"]]
+
+
 def restore_order(rows, order: Sequence[int]):
     """Rows that came out in ``order`` (input indices), put back in input order (arrays or lists).
 

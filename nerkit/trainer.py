@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-
 from functools import partial
 
 import numpy as np
@@ -24,7 +23,7 @@ from torch.utils.data import DataLoader, SequentialSampler
 from transformers import EvalPrediction, Trainer, TrainerCallback
 from transformers.trainer_utils import EvalLoopOutput, seed_worker
 
-from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, restore_order
+from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, input_lengths, restore_order
 from .files import atomic_write
 from .interrupts import InterruptFlag
 from .losses import per_input_loss
@@ -67,7 +66,6 @@ class NerTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.max_tokens_per_batch = max_tokens_per_batch
         self.eval_max_tokens_per_batch = eval_max_tokens_per_batch
-        self.train_batch_sampler = None
         self.interrupt = SaveOnInterrupt() if save_on_interrupt else None
         if self.interrupt is not None:
             self.add_callback(self.interrupt)
@@ -97,7 +95,6 @@ class NerTrainer(Trainer):
         if is_training and self.max_tokens_per_batch:
             batch_sampler = TokenBudgetBatchSampler(input_lengths(dataset), self.max_tokens_per_batch,
                                                     seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed)
-            self.train_batch_sampler = batch_sampler
         elif not is_training and self.eval_max_tokens_per_batch and self.args.world_size <= 1:
             batch_sampler = LengthSortedBatchSampler(input_lengths(dataset), self.eval_max_tokens_per_batch)
         else:
@@ -157,11 +154,6 @@ class NerTrainer(Trainer):
             return None
         # One process: plain order. Several: None lets Accelerate shard in order and gather back in order.
         return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
-
-
-def input_lengths(dataset):
-    """Sub-words per input of a features split."""
-    return [len(ids) for ids in dataset["input_ids"]]
 
 
 def _restore(rows, order):
