@@ -107,6 +107,12 @@ COMMON = ["--train_file", SAMPLE / "train.conll", "--validation_file", SAMPLE / 
 TRAINER_ONLY = ["--report_to", "none", "--save_strategy", "no", "--disable_tqdm", "true"]
 
 
+def run_script(script, argv):
+    """Run run_ner.py ("trainer") or run_ner_no_trainer.py in-process with the common arguments; exit status."""
+    main, extra = (run_ner.main, TRAINER_ONLY) if script == "trainer" else (run_ner_no_trainer.main, [])
+    return call(main, [*COMMON, *extra, *argv])
+
+
 def call(main, argv):
     try:
         main([str(a) for a in argv])
@@ -117,12 +123,11 @@ def call(main, argv):
 
 @pytest.mark.parametrize("script", ["trainer", "no_trainer"])
 def test_sorted_evaluation_gives_the_same_predictions_as_evaluation_in_input_order(tmp_path, tiny_model, script):
-    main, extra = (run_ner.main, TRAINER_ONLY) if script == "trainer" else (run_ner_no_trainer.main, [])
     outputs = {}
     for budget in (0, 300):
         out = tmp_path / f"eval-{budget}"
-        assert call(main, ["--model_name_or_path", tiny_model, "--output_dir", out, *COMMON, *extra,
-                           "--eval_max_tokens_per_batch", budget, "--do_train", "--do_eval", "--do_predict"]) == 0
+        assert run_script(script, ["--model_name_or_path", tiny_model, "--output_dir", out,
+                                   "--eval_max_tokens_per_batch", budget, "--do_train", "--do_eval", "--do_predict"]) == 0
         outputs[budget] = out
     # Same model (same seed, same training batches), so the same words get the same tags, in input order.
     assert (outputs[0] / "predictions.conll").read_text() == (outputs[300] / "predictions.conll").read_text()
@@ -136,12 +141,11 @@ def test_sorted_evaluation_gives_the_same_predictions_as_evaluation_in_input_ord
 
 @pytest.mark.parametrize("script", ["trainer", "no_trainer"])
 def test_training_counts_every_real_sub_word_and_reports_padding(tmp_path, tiny_model, script):
-    main, extra = (run_ner.main, TRAINER_ONLY) if script == "trainer" else (run_ner_no_trainer.main, [])
     results = {}
     for budget in (0, 200):
         out = tmp_path / f"train-{budget}"
-        assert call(main, ["--model_name_or_path", tiny_model, "--output_dir", out, *COMMON, *extra,
-                           "--max_tokens_per_batch", budget, "--num_train_epochs", 2, "--do_train"]) == 0
+        assert run_script(script, ["--model_name_or_path", tiny_model, "--output_dir", out,
+                                   "--max_tokens_per_batch", budget, "--num_train_epochs", 2, "--do_train"]) == 0
         results[budget] = json.loads((out / "performance.json").read_text())
     # Both batchings train on exactly the same sub-words (2 epochs of the same inputs), only padding differs.
     assert results[0]["train_real_tokens"] == results[200]["train_real_tokens"] > 0

@@ -156,6 +156,20 @@ def test_window_spec_errors(tokenizer):
     assert resolve_max_seq_length(None, tokenizer) == 128
 
 
+def random_sentences(rng, lengths):
+    """Sentences of the given lengths from a pool of whole words and words split into characters; tags all O."""
+    pool = VOCAB_WORDS + ["Zanzibar", "Kilimanjaro", "x"]
+    return [([pool[i] for i in rng.integers(0, len(pool), n)], ["O"] * n) for n in lengths]
+
+
+def assert_one_prediction_per_word(features, lengths, max_seq_length, rng):
+    """Inputs fit the model, and random logits decode to exactly one score row per word of every sentence."""
+    assert all(len(ids) <= max_seq_length for ids in features["input_ids"])
+    width = max(len(ids) for ids in features["input_ids"])
+    scores = word_log_probs(rng.normal(size=(len(features), width, len(LABELS))), features, lengths)
+    assert [len(s) for s in scores] == lengths
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     lengths=st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=4),
@@ -166,19 +180,14 @@ def test_window_spec_errors(tokenizer):
 )
 def test_any_window_setting_gives_every_word_one_prediction(tokenizer, lengths, max_seq_length, stride, context_size, seed):
     rng = np.random.default_rng(seed)
-    pool = VOCAB_WORDS + ["Zanzibar", "Kilimanjaro", "x"]
-    sentences = [([pool[i] for i in rng.integers(0, len(pool), n)], ["O"] * n) for n in lengths]
+    sentences = random_sentences(rng, lengths)
     spec = WindowSpec(max_seq_length=max_seq_length, stride=stride, context_size=context_size)
     if stride is not None and stride >= max_seq_length - 2:
         with pytest.raises(NerDataError):
             check_window_spec(spec, tokenizer)
         return
     _, features = features_for(tokenizer, sentences, spec, documents=["doc"] * len(sentences))
-    assert all(len(ids) <= max_seq_length for ids in features["input_ids"])
-    width = max(len(ids) for ids in features["input_ids"])
-    logits = rng.normal(size=(len(features), width, len(LABELS)))
-    scores = word_log_probs(logits, features, lengths)
-    assert [len(s) for s in scores] == lengths
+    assert_one_prediction_per_word(features, lengths, max_seq_length, rng)
 
 
 def test_packed_documents_share_inputs_and_every_word_keeps_its_label(tokenizer):
@@ -226,11 +235,7 @@ def test_packing_respects_the_length_and_leaves_sentences_without_documents_alon
 )
 def test_any_packing_gives_every_word_one_prediction(tokenizer, lengths, documents, max_seq_length, pack_length, seed):
     rng = np.random.default_rng(seed)
-    pool = VOCAB_WORDS + ["Zanzibar", "Kilimanjaro", "x"]
-    sentences = [([pool[i] for i in rng.integers(0, len(pool), n)], ["O"] * n) for n in lengths]
+    sentences = random_sentences(rng, lengths)
     spec = WindowSpec(max_seq_length=max_seq_length, pack_length=pack_length)
     _, features = features_for(tokenizer, sentences, spec, documents=sorted(documents[: len(lengths)]))
-    assert all(len(ids) <= max_seq_length for ids in features["input_ids"])
-    width = max(len(ids) for ids in features["input_ids"])
-    scores = word_log_probs(rng.normal(size=(len(features), width, len(LABELS))), features, lengths)
-    assert [len(s) for s in scores] == lengths
+    assert_one_prediction_per_word(features, lengths, max_seq_length, rng)
