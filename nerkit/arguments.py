@@ -38,6 +38,14 @@ class ModelArguments:
         default=False,
         metadata={"help": "Allow a pretrained token classifier whose labels differ from the data's (new head)."},
     )
+    case_feature: str = field(
+        default="auto",
+        metadata={"help": "Tell the model which words have an upper-case letter through token type 1 (token_type_ids), "
+                  "since an uncased tokenizer throws that away; no extra compute. auto: on when the tokenizer "
+                  "lower-cases and the model has two token types (uncased BERT, MiniLM, ALBERT...), or as the "
+                  "fine-tuned model records it (config.json: case_feature). on, off: force it.",
+                  "choices": ["auto", "on", "off"]},
+    )
 
 
 @dataclass

@@ -561,7 +561,8 @@ class NerTagger:
         self.scheme = scheme_of_labels(self.labels)
         self.constrained = constrained
         self.spec = WindowSpec(max_seq_length=resolve_max_seq_length(max_seq_length, tokenizer, model.config),
-                               stride=stride, context_size=context_size, pack_length=pack_length)
+                               stride=stride, context_size=context_size, pack_length=pack_length,
+                               case_feature=getattr(model.config, "case_feature", False) is True)
         check_window_spec(self.spec, tokenizer)
 
     @classmethod
@@ -638,13 +639,16 @@ class NerTagger:
         with _datasets_progress_off():
             tokenized = tokenize_dataset(raw, self.tokenizer, load_from_cache_file=False)
             features = build_features(tokenized, self.tokenizer, None, self.spec, load_from_cache_file=False)
-        logits = self._logits(features["input_ids"], sentences_per_input(features), bar)
+        logits = self._logits(features["input_ids"], features["token_type_ids"] if self.spec.case_feature else None,
+                              sentences_per_input(features), bar)
         scores = word_log_probs(pad_logits(logits), features, [len(w) for w in words])
         return decode(scores, self.id2label, self.constrained)
 
-    def _logits(self, input_ids: List[List[int]], progress: Sequence[float], bar) -> List[np.ndarray]:
+    def _logits(self, input_ids: List[List[int]], token_type_ids: Optional[List[List[int]]], progress: Sequence[float],
+                bar) -> List[np.ndarray]:
         """One forward pass per batch of inputs sorted by length; logits trimmed to each input's length.
-        ``progress[i]``: how many sentences input ``i`` is worth on the progress bar."""
+        ``token_type_ids``: the case feature, when the model was trained with it. ``progress[i]``: how many
+        sentences input ``i`` is worth on the progress bar."""
         import torch
 
         order = sorted(range(len(input_ids)), key=lambda index: -len(input_ids[index]))
@@ -656,12 +660,12 @@ class NerTagger:
         with torch.inference_mode(), autocast:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
-                encoded = self.tokenizer.pad(
-                    {"input_ids": [input_ids[i] for i in batch], "attention_mask": [[1] * len(input_ids[i]) for i in batch]},
-                    padding=True, pad_to_multiple_of=multiple, padding_side="right", return_tensors="pt",
-                )
-                output = self.model(input_ids=encoded["input_ids"].to(self.device),
-                                    attention_mask=encoded["attention_mask"].to(self.device))
+                inputs = {"input_ids": [input_ids[i] for i in batch], "attention_mask": [[1] * len(input_ids[i]) for i in batch]}
+                if token_type_ids is not None:
+                    inputs["token_type_ids"] = [token_type_ids[i] for i in batch]
+                encoded = self.tokenizer.pad(inputs, padding=True, pad_to_multiple_of=multiple, padding_side="right",
+                                             return_tensors="pt")
+                output = self.model(**{name: tensor.to(self.device) for name, tensor in encoded.items()})
                 logits = output.logits.float().cpu().numpy()
                 for row, index in enumerate(batch):
                     results[index] = logits[row, : len(input_ids[index])]

@@ -4,14 +4,20 @@
 - Tokenizers of the byte-level BPE families need ``add_prefix_space=True`` to take pre-split words.
 - A slow (Python) tokenizer is refused with the model's name: alignment needs ``word_ids()``.
 - ``trust_remote_code`` is passed through and stays off unless asked for.
+- The case feature (``--case_feature``, :func:`resolve_case_feature`) is decided here, with the model, and
+  recorded in its config so evaluation and prediction build the inputs it was trained on.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
-from typing import List
+from typing import List, Optional
 
 from .errors import NerDataError
+
+logger = logging.getLogger(__name__)
 
 # Byte-level BPE tokenizers that mark word starts with a space: pre-split words need a prefix space.
 PREFIX_SPACE_MODEL_TYPES = {"roberta", "gpt2", "bloom", "deberta", "longformer", "bart", "mvp", "led", "gpt_neo", "gpt_neox"}
@@ -111,7 +117,48 @@ def load_for_token_classification(model_args, data_args, raw_datasets, do_train:
     tokenizer = load_tokenizer(model_args, config)
     check_window_arguments(data_args, tokenizer, config)
     model = load_model(model_args, config, label_list)
-    return label_list, config, tokenizer, model
+    model.config.case_feature = resolve_case_feature(getattr(model_args, "case_feature", "auto"), tokenizer, model,
+                                                     model_args.model_name_or_path, do_train)
+    if model.config.case_feature:
+        logger.info("Case feature on: token_type_ids mark words with an upper-case letter (--case_feature off to stop)")
+    return label_list, model.config, tokenizer, model
+
+
+def lowercases(tokenizer) -> bool:
+    """Whether the tokenizer maps words that differ only in case to the same ids (an uncased model)."""
+    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    return encode("Paris IBM") == encode("paris ibm")
+
+
+def takes_case_feature(model) -> bool:
+    """Whether the model has a second token type to carry the case feature."""
+    forward = inspect.signature(model.forward).parameters
+    return "token_type_ids" in forward and (getattr(model.config, "type_vocab_size", 0) or 0) >= 2
+
+
+def resolve_case_feature(requested: str, tokenizer, model, name: str, do_train: bool) -> bool:
+    """On or off for ``--case_feature`` (auto, on, off).
+
+    Under auto, a model fine-tuned by these scripts is used as it was trained (``config.case_feature``); a
+    model without that record is trained with the feature when it can take it and its tokenizer lower-cases,
+    and evaluated without it (it was not trained with it).
+    """
+    recorded: Optional[bool] = getattr(model.config, "case_feature", None)
+    if requested == "on":
+        if not takes_case_feature(model):
+            raise NerDataError(f"--case_feature on needs a model with two token types (token_type_ids, "
+                               f"type_vocab_size >= 2); {name!r} has none")
+        if recorded is False:
+            logger.warning(f"{name} was fine-tuned without the case feature; --case_feature on will lower its scores "
+                           "until it is trained with it")
+        return True
+    if requested == "off":
+        if recorded is True:
+            logger.warning(f"{name} was fine-tuned with the case feature; --case_feature off will lower its scores")
+        return False
+    if recorded is not None:
+        return bool(recorded)
+    return do_train and takes_case_feature(model) and lowercases(tokenizer)
 
 
 def check_window_arguments(data_args, tokenizer, config) -> None:
