@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "the input's).")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps.")
     parser.add_argument("--dtype", choices=DTYPES, default="auto",
-                        help="Autocast dtype. auto: bfloat16 (or float16) on a GPU, float32 on a CPU.")
+                        help="Autocast dtype. auto: bfloat16 (or float16) on a GPU; on a CPU bfloat16 where it has bf16 "
+                             "instructions (avx512_bf16, AMX), else float32.")
     parser.add_argument("--overwrite", action="store_true", help="Replace --output if it exists.")
     parser.add_argument("--print_entities", action="store_true",
                         help="Also print each document's entities to the terminal (not with --output -).")

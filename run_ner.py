@@ -30,7 +30,7 @@ from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import report_training_run
-from nerkit.runtime import limit_kernel_caches
+from nerkit.runtime import limit_kernel_caches, use_cpu_bf16
 from nerkit.throughput import PerformanceLog, TokenCounter
 from nerkit.trainer import NerTrainer
 
@@ -54,7 +54,11 @@ def main(argv=None):
     logging.getLogger("nerkit").setLevel(log_level)
     datasets.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.set_verbosity(log_level)
-    logger.info(f"Rank {training_args.process_index} of {training_args.world_size}, device {training_args.device}")
+    if use_cpu_bf16(model_args.cpu_bf16, training_args.device.type == "cpu",
+                    training_args.fp16 or training_args.bf16 or training_args.mixed_precision != "no"):
+        training_args.bf16, training_args.mixed_precision = True, "bf16"  # what --bf16 --use_cpu would have set
+    logger.info(f"Rank {training_args.process_index} of {training_args.world_size}, device {training_args.device}, "
+                f"mixed precision {training_args.mixed_precision}")
     check_launch(training_args.world_size)
 
     resume_from = prepare_output_dir(training_args.output_dir, data_args.overwrite_output_dir,

@@ -76,7 +76,7 @@ from nerkit.loop import (
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import report_training_run
-from nerkit.runtime import limit_kernel_caches
+from nerkit.runtime import limit_kernel_caches, runs_on_cpu, use_cpu_bf16
 from nerkit.throughput import PerformanceLog, TokenCounter
 
 logger = logging.getLogger(__name__)
@@ -130,10 +130,14 @@ def main(argv=None):
     # ---- Accelerator: processes, devices, mixed precision, gradient accumulation, trackers -----------------
     AcceleratorState._reset_state(reset_partial_state=True)  # a fresh state for every main() call, as the Trainer
     GradientState._reset_state()
+    mixed_precision = args.mixed_precision
+    if use_cpu_bf16(model_args.cpu_bf16, runs_on_cpu(args.use_cpu),
+                    mixed_precision is not None or "ACCELERATE_MIXED_PRECISION" in os.environ):
+        mixed_precision = "bf16"
     try:
         accelerator = Accelerator(
             cpu=args.use_cpu,
-            mixed_precision=args.mixed_precision,
+            mixed_precision=mixed_precision,
             gradient_accumulation_steps=args.gradient_accumulation_steps,
             log_with=args.report_to if args.with_tracking else None,
             project_config=ProjectConfiguration(project_dir=args.output_dir,

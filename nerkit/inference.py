@@ -479,7 +479,8 @@ def resolve_device(name: str = "auto"):
 
 def resolve_dtype(name: str, device):
     """The autocast dtype (None: plain float32). ``auto``: bfloat16 on a CUDA device that supports it, else
-    float16 on CUDA, else float32; bfloat16 / float16 are refused where the device has no support for them."""
+    float16 on CUDA; on a CPU bfloat16 where it has bf16 instructions (as the training scripts,
+    :mod:`nerkit.runtime`), else float32. bfloat16 / float16 are refused where the device has no support for them."""
     import torch
 
     name = (name or "auto").lower()
@@ -488,7 +489,9 @@ def resolve_dtype(name: str, device):
     if name == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return None
+        from .runtime import cpu_has_bf16
+
+        return torch.bfloat16 if device.type == "cpu" and cpu_has_bf16() else None
     if name == "float32":
         return None
     if name == "bfloat16":
