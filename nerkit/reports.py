@@ -400,15 +400,45 @@ def model_card(run_info: Mapping, eval_scores: Optional[Mapping] = None, files: 
         f"python predict_ner.py --model {shlex.quote(output_dir)} --input texts.txt --output entities.jsonl",
         f"echo {shlex.quote(example)} | python predict_ner.py --model {shlex.quote(output_dir)} --input - --output - --format inline",
         "```", "",
-        "With `transformers` alone (the tokenizer's own word splitting; one window of at most the model's "
-        "maximum length unless you pass `stride`):", "",
-        "```python",
-        "from transformers import pipeline",
-        "",
-        f"ner = pipeline(\"token-classification\", model={json.dumps(output_dir)}, aggregation_strategy=\"first\")",
-        f"print(ner({json.dumps(example)}))",
-        "```", "",
     ]
+    if run_info.get("case_feature"):
+        # transformers' pipeline leaves token_type_ids at 0, which would hide every capital from this model.
+        from .words import split_words
+
+        words = json.dumps([word for word, _, _ in split_words(example)])
+        out += [
+            "This model reads case through `token_type_ids` (1 on the sub-words of words with an upper-case letter, "
+            "`--case_feature`): `transformers.pipeline` does not set them, so with `transformers` alone build "
+            "them yourself:", "",
+            "```python",
+            "import torch",
+            "from transformers import AutoModelForTokenClassification, AutoTokenizer",
+            "",
+            f"model_dir = {json.dumps(output_dir)}",
+            "tokenizer = AutoTokenizer.from_pretrained(model_dir)",
+            "model = AutoModelForTokenClassification.from_pretrained(model_dir).eval()",
+            f"words = {words}",
+            "inputs = tokenizer(words, is_split_into_words=True, return_tensors=\"pt\")",
+            "word_ids = inputs.word_ids()",
+            "inputs[\"token_type_ids\"] = torch.tensor([[int(w is not None and words[w] != words[w].lower()) for w in word_ids]])",
+            "with torch.no_grad():",
+            "    best = model(**inputs).logits.argmax(-1)[0].tolist()",
+            "tags = [model.config.id2label[best[i]] for i, w in enumerate(word_ids)",
+            "        if w is not None and (i == 0 or word_ids[i - 1] != w)]  # first sub-word of each word",
+            "print(list(zip(words, tags)))",
+            "```", "",
+        ]
+    else:
+        out += [
+            "With `transformers` alone (the tokenizer's own word splitting; one window of at most the model's "
+            "maximum length unless you pass `stride`):", "",
+            "```python",
+            "from transformers import pipeline",
+            "",
+            f"ner = pipeline(\"token-classification\", model={json.dumps(output_dir)}, aggregation_strategy=\"first\")",
+            f"print(ner({json.dumps(example)}))",
+            "```", "",
+        ]
     out += ["Files: " + ", ".join(f"`{name}`" for name in files if name != "README.md") + "." if files else "", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -508,6 +538,12 @@ def collect_run_info(model_args=None, data_args=None, training_args=None, raw_da
     }
 
 
+def _saved_config(output_dir) -> Dict[str, Any]:
+    """The ``config.json`` saved in ``output_dir`` ({} when there is none)."""
+    path = Path(output_dir) / "config.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def report_training_run(output_dir, log_history, evaluators: Mapping, model_args=None, data_args=None,
                         training_args=None, raw_datasets=None, label_list=None, input_scheme=None,
                         argv: Optional[Sequence[str]] = None, script: Optional[str] = None) -> Optional[Dict[str, Path]]:
@@ -532,6 +568,7 @@ def report_training_run(output_dir, log_history, evaluators: Mapping, model_args
         for entry in log_history or []:
             train.update({k: v for k, v in entry.items() if k in ("train_loss", "train_runtime", "epoch")})
         run_info["train_metrics"] = train
+        run_info["case_feature"] = _saved_config(output_dir).get("case_feature") is True
         evaluator = done.get(split) if split else None
         written = write_training_reports(
             output_dir, log_history or [],

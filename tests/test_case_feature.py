@@ -11,6 +11,7 @@ import run_ner
 import run_ner_no_trainer
 from nerkit.errors import NerDataError
 from nerkit.features import WindowSpec, build_features, case_types, tokenize_dataset
+from nerkit.inference import NerTagger
 from nerkit.modeling import lowercases, resolve_case_feature
 from tiny_models import make_model_dir, make_tokenizer
 
@@ -161,3 +162,13 @@ def test_a_model_trained_with_it_learns_what_only_case_tells(tmp_path, script):
                                    "--quiet"]) == 0
     predicted = [json.loads(line)["tags"] for line in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert predicted == expected
+
+    # The model card's plain-transformers snippet sets token_type_ids as we do: the same tags as NerTagger.
+    card = (tmp_path / "auto" / "README.md").read_text()
+    snippet = card.split("```python\n")[1].split("```")[0]
+    assert "token_type_ids" in snippet and "pipeline(" not in snippet
+    scope = {}
+    exec(snippet, scope)
+    tagger = NerTagger.load(str(tmp_path / "auto"), device="cpu", dtype="float32")
+    assert scope["tags"] == tagger.predict_texts([" ".join(scope["words"])])[0]["tags"]
+    assert "B-PER" in scope["tags"] and "O" in scope["tags"]
