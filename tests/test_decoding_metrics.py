@@ -1,6 +1,7 @@
 """Constrained decoding, label handling and seqeval scores against hand-computed values."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,10 +11,13 @@ from hypothesis import strategies as st
 from nerkit import metrics
 from nerkit.decoding import decode, transition_masks, viterbi
 from nerkit.errors import NerDataError
+from nerkit.formats import read_sentences
 from nerkit.labels import class_weights, labels_from_data, pretrained_labels, resolve_labels
 from nerkit.losses import token_classification_loss
 from nerkit.predictions import entities
 from nerkit.schemes import first_violation
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 ID2LABEL = dict(enumerate(LABELS))
@@ -104,7 +108,10 @@ class Config:
 
 def test_label_list_from_data_or_head():
     data = labels_from_data([["B-PER", "O"], ["I-LOC"]])
-    assert data == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    assert data == ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"]  # both prefixes of every type, upstream's order
+    # upstream run_ner.py on file data: sorted(set(labels)), so the same label ids (and classifier init) as upstream
+    tags = [s.ner_tags for s in read_sentences(SAMPLE / "train.conll")]
+    assert labels_from_data(tags) == sorted({tag for sentence in tags for tag in sentence})
     assert pretrained_labels(Config(["LABEL_0", "LABEL_1"])) is None
     head = ["B-PER", "I-PER", "O", "B-LOC", "I-LOC"]
     assert resolve_labels(data, Config(head), False, "m") == head  # same set: the head's order is kept
