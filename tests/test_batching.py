@@ -15,6 +15,7 @@ from nerkit.batching import (
     cut_by_budget,
     restore_order,
 )
+from script_runner import call
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
@@ -111,14 +112,6 @@ def run_script(script, argv):
     """Run run_ner.py ("trainer") or run_ner_no_trainer.py in-process with the common arguments; exit status."""
     main, extra = (run_ner.main, TRAINER_ONLY) if script == "trainer" else (run_ner_no_trainer.main, [])
     return call(main, [*COMMON, *extra, *argv])
-
-
-def call(main, argv):
-    try:
-        main([str(a) for a in argv])
-    except SystemExit as stop:
-        return stop.code
-    return 0
 
 
 @pytest.mark.parametrize("script", ["trainer", "no_trainer"])

@@ -13,19 +13,12 @@ from nerkit.errors import NerDataError
 from nerkit.features import WindowSpec, build_features, case_types, tokenize_dataset
 from nerkit.inference import NerTagger
 from nerkit.modeling import lowercases, resolve_case_feature
+from script_runner import call
 from tiny_models import make_model_dir, make_tokenizer
 
 VOCAB = ["ada", "paris", "river", "north", "stone", "green", "bank", "city", "mill", "lake", "hill", "court",
          "house", "field", "park", "road", "bridge", "moor"]
 LABEL2ID = {"O": 0, "B-PER": 1, "I-PER": 2}
-
-
-def call(main, argv):
-    try:
-        main([str(a) for a in argv])
-    except SystemExit as stop:
-        return stop.code
-    return 0
 
 
 def casing_corpus(seed: int, sentences: int):
