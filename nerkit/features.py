@@ -271,7 +271,8 @@ def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[
                 words, first = piece_words[row], first_subwords(row)
                 span = range(len(pieces[row]))
                 input_ids += pieces[row]
-                token_types += types(row)
+                if spec.case_feature:
+                    token_types += types(row)
                 labels += sentence_labels(row, span, words, first)
                 word_index += [words[p] if first[p] else -1 for p in span]
                 word_sentence += [indices[row] if first[p] else -1 for p in span]
@@ -287,7 +288,7 @@ def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[
         row = run[0]
         ids, words = pieces[row], piece_words[row]
         first = first_subwords(row)
-        sentence_types = types(row)
+        sentence_types = types(row) if spec.case_feature else None
         windows = window_starts(first, budget, stride) if ids else [(0, 0)]
         for start, end in windows:
             left, right, left_types, right_types = [], [], [], []
