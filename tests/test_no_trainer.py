@@ -153,6 +153,25 @@ def test_gradient_accumulation_steps_after_the_whole_accumulation(tiny_model, tm
     assert results(tmp_path, "train")["epoch"] == 1.0
 
 
+def test_optimizer_is_the_trainers_fused_adamw(tiny_model, tmp_path):
+    """The loop steps the optimizer the Trainer builds by default: fused AdamW (one kernel, not a loop over
+    tensors), weight decay on the same parameters, as its checkpoint's optimizer state shows."""
+    import torch
+    from transformers import AutoModelForTokenClassification, Trainer, TrainingArguments
+
+    run_ner_no_trainer.main(["--model_name_or_path", str(tiny_model), *FILES[:2], *TINY, "--num_train_epochs", "1",
+                             "--weight_decay", "0.01", "--checkpointing_steps", "epoch", "--output_dir", str(tmp_path)])
+    loop_groups = torch.load(tmp_path / "epoch_0" / "optimizer.bin", weights_only=True)["param_groups"]
+
+    model = AutoModelForTokenClassification.from_pretrained(tmp_path)
+    trainer = Trainer(model=model, args=TrainingArguments(str(tmp_path / "trainer"), weight_decay=0.01, use_cpu=True,
+                                                          report_to="none"))
+    trainer_groups = trainer.create_optimizer().state_dict()["param_groups"]
+    assert [(group["fused"], group["weight_decay"], len(group["params"])) for group in loop_groups] == \
+        [(group["fused"], group["weight_decay"], len(group["params"])) for group in trainer_groups]
+    assert loop_groups[0]["fused"] is True
+
+
 def test_early_stopping_on_validation_f1(tiny_model, tmp_path):
     """With a learning rate of 0 the F1 never improves: patience 1 stops after the 2nd of 5 epochs."""
     run_ner_no_trainer.main(["--model_name_or_path", str(tiny_model), *FILES[:4], *TINY, "--learning_rate", "0",
