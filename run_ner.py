@@ -76,7 +76,7 @@ def main(argv=None):
 
     # ---- Labels, config, tokenizer, model ------------------------------------------------------------------
     label_list, config, tokenizer, model = load_for_token_classification(
-        model_args, data_args, raw_datasets, training_args.do_train
+        model_args, data_args, raw_datasets, training_args.do_train, loaded.label_names
     )
     label2id = {label: index for index, label in enumerate(label_list)}
     id2label = dict(enumerate(label_list))

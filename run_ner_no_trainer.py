@@ -188,7 +188,8 @@ def main(argv=None):
                 + ", ".join(f"{name} {len(ds)} sentences" for name, ds in raw_datasets.items()))
 
     # ---- Labels, config, tokenizer, model ------------------------------------------------------------------
-    label_list, config, tokenizer, model = load_for_token_classification(model_args, data_args, raw_datasets, args.do_train)
+    label_list, config, tokenizer, model = load_for_token_classification(model_args, data_args, raw_datasets, args.do_train,
+                                                                         loaded.label_names)
     label2id = {label: index for index, label in enumerate(label_list)}
     id2label = dict(enumerate(label_list))
     if args.model_type and args.model_type != config.model_type:

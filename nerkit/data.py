@@ -12,7 +12,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .corpus import Sentence, number_sentences
 from .errors import NerDataError
@@ -33,6 +33,8 @@ class LoadedData:
     input_scheme: TaggingScheme
     repairs: Dict[str, int] = field(default_factory=dict)
     report: ReadReport = field(default_factory=ReadReport)
+    # The tag names a dataset declares in id order (a ``ClassLabel``, or ``--label_list`` for integer tags).
+    label_names: Optional[List[str]] = None
 
     def to_dataset_dict(self):
         """A ``datasets.DatasetDict`` with the columns described in the module docstring."""
@@ -88,6 +90,7 @@ def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "val
     options = format_options(data_args, report)
     raw: Dict[str, List[Sentence]] = {}
     sources: Dict[str, str] = {}
+    label_names = None
 
     if data_args.dataset_name is not None:
         name = data_args.dataset_name
@@ -99,7 +102,8 @@ def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "val
                     raw[split] = read_sentences(path, data_args.input_format, options)
                     sources[split] = str(path)
         else:
-            for split, sentences in _load_hf_dataset(data_args, model_args).items():
+            hub_splits, label_names = _load_hf_dataset(data_args, model_args)
+            for split, sentences in hub_splits.items():
                 if split in splits:
                     raw[split] = sentences
                     sources[split] = f"{name}[{split}]"
@@ -115,7 +119,7 @@ def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "val
             raw[split] = raw[split][:limit]
 
     scheme = _input_scheme(data_args.tagging_scheme, raw)
-    loaded = LoadedData(splits={}, sources=sources, input_scheme=scheme, report=report)
+    loaded = LoadedData(splits={}, sources=sources, input_scheme=scheme, report=report, label_names=label_names)
     for split, sentences in raw.items():
         loaded.splits[split], loaded.repairs[split] = _to_iob2(sentences, scheme, data_args.strict, sources[split])
         if loaded.repairs[split]:
@@ -162,7 +166,8 @@ def _to_iob2(sentences: List[Sentence], scheme: TaggingScheme, strict: bool, sou
 # --- datasets from the hub or saved with save_to_disk -------------------------------------------------------
 
 
-def _load_hf_dataset(data_args, model_args) -> Dict[str, List[Sentence]]:
+def _load_hf_dataset(data_args, model_args) -> Tuple[Dict[str, List[Sentence]], Optional[List[str]]]:
+    """The splits of a hub or saved dataset, and the tag names its first split declares (or None)."""
     import datasets
 
     name = data_args.dataset_name
@@ -182,10 +187,11 @@ def _load_hf_dataset(data_args, model_args) -> Dict[str, List[Sentence]]:
     if not isinstance(dataset_dict, datasets.DatasetDict):
         dataset_dict = datasets.DatasetDict({"train": dataset_dict})
     split_names = {"train": "train", "validation": "validation", "valid": "validation", "dev": "validation", "test": "test"}
-    result = {}
+    result, label_names = {}, None
     for split, dataset in dataset_dict.items():
-        result[split_names.get(split, split)] = sentences_from_hf(dataset, data_args, source=f"{name}[{split}]")
-    return result
+        result[split_names.get(split, split)], names = sentences_from_hf(dataset, data_args, source=f"{name}[{split}]")
+        label_names = label_names or names
+    return result, label_names
 
 
 def _check_saved_dataset(folder: str) -> None:
@@ -218,8 +224,9 @@ def _check_saved_dataset(folder: str) -> None:
                 safe_join(split_folder, str(entry.get("filename", "")) if isinstance(entry, dict) else "")
 
 
-def sentences_from_hf(dataset, data_args, source: str) -> List[Sentence]:
-    """Sentences from a ``datasets.Dataset``: pick the word and tag columns, turn class ids into names."""
+def sentences_from_hf(dataset, data_args, source: str) -> Tuple[List[Sentence], Optional[List[str]]]:
+    """Sentences from a ``datasets.Dataset``: pick the word and tag columns, turn class ids into names.
+    Also returns those names in id order when the tags are ids (None for string tags)."""
     import datasets
 
     features = dataset.features
@@ -263,7 +270,7 @@ def sentences_from_hf(dataset, data_args, source: str) -> List[Sentence]:
         sentences.append(
             Sentence(list(row[text_column]), list(tags), document_id=row["document_id"] if has_documents else None)
         )
-    return list(number_sentences(sentences))
+    return list(number_sentences(sentences)), (list(names) if names is not None else None)
 
 
 def _pick_column(given, preferred, columns, features, want: str, source: str) -> str:

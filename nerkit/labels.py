@@ -1,7 +1,8 @@
 """The label list a model is trained with, and the loss weights per label.
 
-Labels come from the data (every split given, IOB2, sorted as upstream ``run_ner.py`` sorts the labels of
-file data) or from the pretrained model when it already is a token classifier. When both exist and their sets are equal,
+Labels come from the data (every split given, IOB2; in the order a hub dataset's ``ClassLabel`` declares,
+else sorted, as upstream ``run_ner.py`` does) or from the pretrained model when it already is a token
+classifier. When both exist and their sets are equal,
 the head's order is kept (fine-tuning a trained NER model on new data); when they differ, a clear error
 unless ``--ignore_mismatched_sizes`` asks for a new head.
 """
@@ -19,17 +20,29 @@ from .schemes import IOB2, entity_types
 _DEFAULT_NAME = re.compile(r"^LABEL_\d+$")
 
 
-def labels_from_data(tag_lists: Iterable[Sequence[str]]) -> List[str]:
+def labels_from_data(tag_lists: Iterable[Sequence[str]], declared: Optional[Sequence[str]] = None) -> List[str]:
     """The IOB2 label list for every type seen in the data (both prefixes of each, so none is missing), in
-    upstream's order (sorted): the same label ids as upstream's model, and so the same classifier
-    initialisation; with upstream's batching, our run reproduces upstream's F1 on CoNLL-2003 exactly.
+    upstream's order: the same label ids as upstream's model, and so the same classifier initialisation (with
+    upstream's batching, our run reproduces upstream's F1 on CoNLL-2003 exactly).
+
+    Upstream's order is sorted for file data, and the dataset's own for a hub dataset's ``ClassLabel``
+    (``declared``): the model's label ids are then the dataset's tag ids. That order is kept when it names
+    every label needed, in IOB2, once; otherwise (BIOES names, say) the sorted list.
 
     >>> labels_from_data([["B-PER", "O"], ["B-LOC", "I-LOC"]])
     ['B-LOC', 'B-PER', 'I-LOC', 'I-PER', 'O']
+    >>> labels_from_data([["B-PER", "O"]], declared=["O", "B-PER", "I-PER", "B-LOC", "I-LOC"])
+    ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC']
+    >>> labels_from_data([["B-PER", "O"]], declared=["O", "S-PER", "B-PER", "I-PER", "E-PER"])
+    ['B-PER', 'I-PER', 'O']
     """
     seen = set()
     for tags in tag_lists:
         seen.update(tags)
+    if declared:
+        needed = set(IOB2.labels(entity_types(seen | set(declared))))
+        if len(set(declared)) == len(declared) and set(declared) == needed:
+            return list(declared)
     return sorted(IOB2.labels(entity_types(seen)))
 
 

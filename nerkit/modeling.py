@@ -106,11 +106,14 @@ def label_config(model_args, label_list: List[str], task_name: str):
     )
 
 
-def load_for_token_classification(model_args, data_args, raw_datasets, do_train: bool):
-    """Label list, config, tokenizer and model, in that order (see ``nerkit.labels`` for the label rules)."""
+def load_for_token_classification(model_args, data_args, raw_datasets, do_train: bool,
+                                  declared_labels: Optional[List[str]] = None):
+    """Label list, config, tokenizer and model, in that order (see ``nerkit.labels`` for the label rules;
+    ``declared_labels``: the tag names a hub dataset declares, ``LoadedData.label_names``)."""
     from .labels import labels_from_data, resolve_labels
 
-    data_labels = labels_from_data(tags for split in raw_datasets.values() for tags in split["ner_tags"])
+    data_labels = labels_from_data((tags for split in raw_datasets.values() for tags in split["ner_tags"]),
+                                   declared_labels)
     label_list = resolve_labels(data_labels if do_train else None, load_config(model_args),
                                 model_args.ignore_mismatched_sizes, model_args.model_name_or_path)
     config = label_config(model_args, label_list, data_args.task_name)

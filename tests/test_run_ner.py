@@ -238,6 +238,39 @@ def test_dataset_name_as_local_folder_and_saved_dataset(tmp_path, classifier):
     assert {t: v["number"] for t, v in per_type.items() if v["number"]} == gold
 
 
+SAMPLE_LABELS_SORTED = sorted(SAMPLE_LABELS)
+HUB_ORDER = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]  # conll2003's
+
+
+@pytest.mark.parametrize("script", ["run_ner", "run_ner_no_trainer"])
+@pytest.mark.parametrize("names, expected", [
+    (HUB_ORDER, HUB_ORDER),  # the dataset's ids are the model's ids, as upstream
+    # BIOES names: the model is trained in IOB2, so its labels are not the dataset's and are sorted
+    (["O"] + [f"{prefix}-{kind}" for kind in ("PER", "ORG", "LOC", "MISC") for prefix in "BIES"], SAMPLE_LABELS_SORTED),
+])
+def test_a_saved_datasets_class_label_order_becomes_the_label_ids(tmp_path, tiny_model, script, names, expected):
+    import datasets
+
+    import run_ner_no_trainer
+    from nerkit.schemes import convert
+    from script_runner import call
+
+    scheme = "iob2" if "E-PER" not in names else "bioes"
+    sentences = read_sentences(SAMPLE / "train.conll")[:16]
+    tag_ids = [[names.index(tag) for tag in convert(s.ner_tags, "iob2", scheme)] for s in sentences]
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(
+        {"tokens": [s.tokens for s in sentences], "ner_tags": tag_ids},
+        features=datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
+                                    "ner_tags": datasets.Sequence(datasets.ClassLabel(names=names))}),
+    )}).save_to_disk(str(tmp_path / "saved"))
+    main = {"run_ner": run_ner.main, "run_ner_no_trainer": run_ner_no_trainer.main}[script]
+    extra = FAST if script == "run_ner" else ["--per_device_train_batch_size", "8"]
+    assert call(main, ["--model_name_or_path", tiny_model, "--dataset_name", tmp_path / "saved", "--do_train",
+                       "--num_train_epochs", "1", "--output_dir", tmp_path / "out", *extra]) == 0
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert [config["id2label"][str(i)] for i in range(len(config["id2label"]))] == expected
+
+
 def test_slow_tokenizer_is_refused_with_the_model_name(tmp_path, classifier, capsys, monkeypatch):
     import transformers
 
