@@ -11,8 +11,9 @@ similar length hold about one. Two samplers, both plain ``torch`` batch samplers
   random batches. Pools of 256 inputs, not 1,024: on WNUT-17 (tweets, no documents, so one sentence per input)
   pools of 1,024 made batches so uniform in length that test F1 fell 0.6 below random batches (mean of 3
   seeds, without the case feature); pools of 256 were 1.4 above them (more, smaller batches: the budget counts
-  padding), at 1.10 padded positions per real one there and 1.02 on packed CoNLL-2003, whose F1 did not move. The batches are drawn once and reshuffled every epoch, as fairseq does, so every epoch has
-  the same number of steps: the learning-rate schedule and mid-epoch resumption count on it.
+  padding), at 1.10 padded positions per real one there and 1.02 on packed CoNLL-2003, whose F1 did not move.
+  The batches are drawn once and reshuffled every epoch, as fairseq does, so every epoch has the same number
+  of steps: the learning-rate schedule and mid-epoch resumption count on it.
 - :class:`LengthSortedBatchSampler` for evaluation and prediction: the whole split sorted by length, longest
   first (an out-of-memory error shows on the first batch, not the last), in batches of at most ``max_tokens``
   padded positions. ``order`` gives the input index of every output row, to put results back in input order.

@@ -2,9 +2,8 @@
 
 Labels come from the data (every split given, IOB2; in the order a hub dataset's ``ClassLabel`` declares,
 else sorted, as upstream ``run_ner.py`` does) or from the pretrained model when it already is a token
-classifier. When both exist and their sets are equal,
-the head's order is kept (fine-tuning a trained NER model on new data); when they differ, a clear error
-unless ``--ignore_mismatched_sizes`` asks for a new head.
+classifier. When both exist and their sets are equal, the head's order is kept (fine-tuning a trained NER
+model on new data); when they differ, a clear error unless ``--ignore_mismatched_sizes`` asks for a new head.
 """
 
 from __future__ import annotations
