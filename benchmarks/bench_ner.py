@@ -103,21 +103,21 @@ def read_results(folder: str) -> Dict[str, float]:
 
 
 def markdown(results: Dict[str, Dict[str, float]], reference: str = "upstream") -> str:
+    """One row per figure, one column per configuration, then each one's ratio (F1: difference) to ``reference``
+    when it ran; without it (``--configs ours``) the figures alone."""
     names = list(results)
-    lines = ["| figure | " + " | ".join(names) + " | " + " | ".join(f"{n} / {reference}" for n in names if n != reference) + " |"]
-    lines.append("| --- " * (1 + 2 * len(names) - 1) + "|")
+    compared = [name for name in names if name != reference] if reference in results else []
+    lines = ["| figure | " + " | ".join(names + [f"{name} / {reference}" for name in compared]) + " |"]
+    lines.append("| --- " * (1 + len(names) + len(compared)) + "|")
     for label, key, style, _ in ROWS:
         cells = [style.format(results[n][key]) if results[n].get(key) is not None else "" for n in names]
-        ratios = []
-        for name in names:
-            if name == reference:
-                continue
+        for name in compared:
             base, value = results[reference].get(key), results[name].get(key)
             if key.endswith("_f1"):
-                ratios.append(f"{value - base:+.2f}" if value is not None and base is not None else "")
+                cells.append(f"{value - base:+.2f}" if value is not None and base is not None else "")
             else:
-                ratios.append(f"{value / base:.2f}x" if value and base else "")
-        lines.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+                cells.append(f"{value / base:.2f}x" if value and base else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -200,7 +200,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     }
     with open(os.path.join(args.output_dir, "bench.json"), "w", encoding="utf-8") as stream:
         json.dump(report, stream, indent=2, sort_keys=True)
-    table = markdown(results) if "upstream" in results else ""
+    table = markdown(results)
     if "ours" in results and results["ours"].get("argmax_predict_f1") is not None:
         table += (f"\nours with argmax instead of constrained decoding (same model): dev F1 "
                   f"{results['ours']['argmax_eval_f1']:.2f}, test F1 {results['ours']['argmax_predict_f1']:.2f}\n")

@@ -39,3 +39,16 @@ def test_benchmark_refuses_an_existing_output_folder(tmp_path, tiny_model):
         bench_ner.main(["--model", str(tiny_model), "--data_dir", str(ROOT / "data" / "sample"),
                         "--output_dir", str(tmp_path)])
     assert "already exists" in str(stop.value)
+
+
+@pytest.mark.parametrize("configs", [["upstream", "ours"], ["ours"]])
+def test_markdown_table_has_every_figure_with_or_without_the_upstream_run(configs):
+    # `--configs ours` (an ablation of our defaults alone) still gets its figures, only without ratios.
+    results = {name: {"train_seconds": 100.0 if name == "upstream" else 40.0, "predict_f1": 88.0} for name in configs}
+    lines = bench_ner.markdown(results).splitlines()
+    columns = 1 + len(configs) + (len(configs) - 1)
+    assert all(line.count("|") == columns + 1 for line in lines), lines
+    training = next(line for line in lines if line.startswith("| training, s "))
+    assert training.split("|")[2].strip() == ("100" if "upstream" in configs else "40")
+    if "upstream" in configs:
+        assert training.split("|")[-2].strip() == "0.40x"
