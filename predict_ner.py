@@ -70,12 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "Default: the model's limit, at most 512.")
     parser.add_argument("--stride", type=int, default=None,
                         help="Overlap in sub-words between windows (default: a quarter of the window, at most 32).")
-    parser.add_argument("--context_size", type=int, default=0,
-                        help="Sub-words of neighbouring sentences of the same document added on each side "
-                             "(use the value the model was trained with).")
+    parser.add_argument("--context_size", type=int, default=None,
+                        help="Sub-words of neighbouring sentences of the same document added on each side. Default: "
+                             "the value the model was trained with (recorded in its config.json), else 0.")
     parser.add_argument("--pack_length", type=int, default=None,
-                        help="Consecutive sentences of a document share one input of up to this many sub-words, as "
-                             "run_ner.py trains by default. Default: 128, or 0 with --context_size.")
+                        help="Consecutive sentences of a document share one input of up to this many sub-words. "
+                             "Default: the value the model was trained with (recorded in its config.json), else "
+                             "128, or 0 with --context_size.")
     parser.add_argument("--constrained_decoding", action="store_true", default=True,
                         help="Viterbi over the scheme's valid tag transitions (the default).")
     parser.add_argument("--no_constrained_decoding", dest="constrained_decoding", action="store_false",

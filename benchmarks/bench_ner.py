@@ -134,7 +134,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--max_eval_samples", type=int, default=None)
     parser.add_argument("--max_predict_samples", type=int, default=None)
     parser.add_argument("--configs", default="upstream,ours", help="Which of upstream,ours to run.")
-    parser.add_argument("--ours_args", default="", help="Extra run_ner.py options for 'ours' (one quoted string).")
+    parser.add_argument("--ours_args", default="", help="Extra run_ner.py options for 'ours', one quoted string "
+                        "(a single option needs the = form: --ours_args=--pack_length=0).")
     parser.add_argument("--no_bf16", action="store_true", help="Keep 'ours' in fp32 (run_ner.py --no_cpu_bf16).")
     args = parser.parse_args(argv)
 

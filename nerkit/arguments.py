@@ -111,9 +111,10 @@ class DataTrainingArguments:
         metadata={"help": "Overlap, in sub-words, between the windows of a sentence too long for the model "
                   "(default: a quarter of the window, at most 32)."},
     )
-    context_size: int = field(
-        default=0,
-        metadata={"help": "Sub-words of neighbouring sentences of the same document added on each side (labels -100)."},
+    context_size: Optional[int] = field(
+        default=None,
+        metadata={"help": "Sub-words of neighbouring sentences of the same document added on each side (labels -100). "
+                  "Default: 0; a model fine-tuned here and only evaluated gets the inputs it was trained on."},
     )
     max_tokens_per_batch: Optional[int] = field(
         default=None,
@@ -134,7 +135,8 @@ class DataTrainingArguments:
         metadata={"help": "Put consecutive sentences of the same document in one input of up to this many sub-words, "
                   "every sentence labelled: each sentence is read with its neighbours as context, at no extra "
                   "compute (unlike --context_size). Sentences without a document id are never packed. "
-                  f"Default: {DEFAULT_PACK_LENGTH}, or 0 with --context_size. 0: one sentence per input."},
+                  f"Default: {DEFAULT_PACK_LENGTH}, or 0 with --context_size; a model fine-tuned here and only "
+                  "evaluated gets the inputs it was trained on (config.json records both). 0: one sentence per input."},
     )
     constrained_decoding: bool = field(
         default=True,
@@ -164,12 +166,9 @@ class DataTrainingArguments:
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
-        if self.context_size < 0:
-            raise NerDataError(f"--context_size must be >= 0, got {self.context_size}")
-        if self.pack_length is None:
-            self.pack_length = 0 if self.context_size else DEFAULT_PACK_LENGTH
-        if self.pack_length < 0:
-            raise NerDataError(f"--pack_length must be >= 0, got {self.pack_length}")
+        for name in ("context_size", "pack_length"):  # None until the model is known: nerkit.modeling
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
         if self.pack_length and self.context_size:
             raise NerDataError("--pack_length and --context_size are two ways to give sentences context: use one")
 

@@ -38,6 +38,22 @@ CACHE_VERSION = 1  # bump when tokenize_words or build_inputs change what they p
 DEFAULT_PACK_LENGTH = 128
 
 
+def input_layout(pack_length: Optional[int], context_size: Optional[int]) -> Tuple[int, int]:
+    """``(pack_length, context_size)`` with the defaults filled in: packed unless FLERT context is asked for.
+
+    >>> input_layout(None, None), input_layout(None, 32), input_layout(0, None)
+    ((128, 0), (0, 32), (0, 0))
+    """
+    context_size = context_size or 0
+    if context_size < 0 or (pack_length or 0) < 0:
+        raise NerDataError("--context_size and --pack_length must be >= 0")
+    if pack_length is None:
+        pack_length = 0 if context_size else DEFAULT_PACK_LENGTH
+    if pack_length and context_size:
+        raise NerDataError("--pack_length and --context_size are two ways to give sentences context: use one")
+    return pack_length, context_size
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     """How sentences become inputs; ``max_seq_length`` counts special tokens."""
@@ -360,12 +376,13 @@ def prepare_features(raw_datasets, tokenizer, label2id: Dict[str, int], data_arg
     """
     import contextlib
 
+    pack_length, context_size = input_layout(data_args.pack_length, data_args.context_size)  # see nerkit.modeling
     spec = WindowSpec(
         max_seq_length=resolve_max_seq_length(data_args.max_seq_length, tokenizer, config),
         stride=data_args.stride,
-        context_size=data_args.context_size,
+        context_size=context_size,
         label_all_tokens=data_args.label_all_tokens,
-        pack_length=getattr(data_args, "pack_length", 0),
+        pack_length=pack_length,
         case_feature=getattr(config, "case_feature", False) is True,  # decided with the model: nerkit.modeling
     )
     use_cache = not data_args.overwrite_cache

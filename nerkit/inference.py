@@ -539,21 +539,21 @@ class NerTagger:
     """
 
     def __init__(self, model, tokenizer, device=None, dtype=None, batch_size: int = 32,
-                 max_seq_length: Optional[int] = None, stride: Optional[int] = None, context_size: int = 0,
-                 constrained: bool = False, chunk_size: int = DEFAULT_CHUNK_SENTENCES, pack_length: Optional[int] = 0):
+                 max_seq_length: Optional[int] = None, stride: Optional[int] = None, context_size: Optional[int] = None,
+                 constrained: bool = False, chunk_size: int = DEFAULT_CHUNK_SENTENCES, pack_length: Optional[int] = None):
         import torch
 
         from .decoding import scheme_of_labels
-        from .features import DEFAULT_PACK_LENGTH, WindowSpec, check_window_spec, resolve_max_seq_length
+        from .features import WindowSpec, check_window_spec, input_layout, resolve_max_seq_length
 
         if batch_size < 1:
             raise NerDataError(f"--batch_size must be at least 1, got {batch_size}")
-        if pack_length is None:  # as run_ner.py: packed unless FLERT-style context was asked for
-            pack_length = 0 if context_size else DEFAULT_PACK_LENGTH
-        if context_size < 0 or pack_length < 0 or (stride is not None and stride < 0):
-            raise NerDataError("--context_size, --pack_length and --stride must be >= 0")
-        if context_size and pack_length:
-            raise NerDataError("--pack_length and --context_size are two ways to give sentences context: use one")
+        if stride is not None and stride < 0:
+            raise NerDataError("--stride must be >= 0")
+        recorded = (getattr(model.config, "pack_length", None), getattr(model.config, "context_size", None))
+        if (pack_length, context_size) == (None, None) and None not in recorded:
+            pack_length, context_size = recorded  # the inputs the model was trained on (nerkit.modeling)
+        pack_length, context_size = input_layout(pack_length, context_size)
         self.device = device if device is not None else torch.device("cpu")
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer

@@ -4,8 +4,9 @@
 - Tokenizers of the byte-level BPE families need ``add_prefix_space=True`` to take pre-split words.
 - A slow (Python) tokenizer is refused with the model's name: alignment needs ``word_ids()``.
 - ``trust_remote_code`` is passed through and stays off unless asked for.
-- The case feature (``--case_feature``, :func:`resolve_case_feature`) is decided here, with the model, and
-  recorded in its config so evaluation and prediction build the inputs it was trained on.
+- The case feature (``--case_feature``, :func:`resolve_case_feature`) and the input layout (``--pack_length``
+  / ``--context_size``, :func:`resolve_input_layout`) are decided here, with the model, and recorded in its
+  config so evaluation and prediction build the inputs it was trained on.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def load_for_token_classification(model_args, data_args, raw_datasets, do_train:
                                                      model_args.model_name_or_path, do_train)
     if model.config.case_feature:
         logger.info("Case feature on: token_type_ids mark words with an upper-case letter (--case_feature off to stop)")
+    resolve_input_layout(data_args, model.config, model_args.model_name_or_path, do_train)
     return label_list, model.config, tokenizer, model
 
 
@@ -162,6 +164,26 @@ def resolve_case_feature(requested: str, tokenizer, model, name: str, do_train: 
     if recorded is not None:
         return bool(recorded)
     return do_train and takes_case_feature(model) and lowercases(tokenizer)
+
+
+def resolve_input_layout(data_args, config, name: str, do_train: bool) -> None:
+    """Fill in ``data_args.pack_length`` / ``context_size`` and record them in ``config``.
+
+    What was asked wins; otherwise a model fine-tuned by these scripts and only evaluated is given the layout
+    it was trained on (a model trained on single sentences scores lower on packed inputs, and the reverse),
+    and anything else the defaults (:func:`nerkit.features.input_layout`).
+    """
+    from .features import input_layout
+
+    recorded = (getattr(config, "pack_length", None), getattr(config, "context_size", None))
+    asked = (data_args.pack_length, data_args.context_size)
+    known = None not in recorded
+    layout = input_layout(*(recorded if known and not do_train and asked == (None, None) else asked))
+    if known and not do_train and layout != recorded:
+        logger.warning(f"{name} was fine-tuned with --pack_length {recorded[0]} --context_size {recorded[1]}; "
+                       f"evaluating with --pack_length {layout[0]} --context_size {layout[1]} may lower its scores")
+    data_args.pack_length, data_args.context_size = layout
+    config.pack_length, config.context_size = layout
 
 
 def check_window_arguments(data_args, tokenizer, config) -> None:
