@@ -75,8 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "the value the model was trained with (recorded in its config.json), else 0.")
     parser.add_argument("--pack_length", type=int, default=None,
                         help="Consecutive sentences of a document share one input of up to this many sub-words. "
-                             "Default: the value the model was trained with (recorded in its config.json), else "
-                             "128, or 0 with --context_size.")
+                             "Default: the value the model was trained with (recorded in its config.json), else 0.")
     parser.add_argument("--constrained_decoding", action="store_true", default=True,
                         help="Viterbi over the scheme's valid tag transitions (the default).")
     parser.add_argument("--no_constrained_decoding", dest="constrained_decoding", action="store_false",

@@ -7,10 +7,9 @@ seed; only what differs between upstream ``run_ner.py`` and ours changes:
 - ``upstream``: one sentence per input, random batches of ``--batch_size`` sentences with dynamic padding,
   evaluation in input order in batches of 8 (upstream's default), argmax decoding, fp32, no document context,
   no case feature;
-- ``ours``: run_ner.py's defaults (sentences of a document packed into inputs of up to 128 sub-words, batches
-  cut by a sub-word budget, length-sorted evaluation, constrained decoding, the case feature for an uncased
-  model, bf16 autocast on a CPU with bf16 instructions), plus ``--bf16`` on a GPU that supports it.
-  ``--ours_args`` adds options to it (``--context_size 32``...).
+- ``ours``: run_ner.py's defaults (batches cut by a sub-word budget, length-sorted evaluation, constrained
+  decoding, the case feature for an uncased model, bf16 autocast on a CPU with bf16 instructions), plus
+  ``--bf16`` on a GPU that supports it. ``--ours_args`` adds options to it (``--pack_length 128``...).
 
 After ``ours`` trains, its model is evaluated again with argmax decoding (``ours-argmax``, evaluation only),
 which separates what constrained decoding adds from what training added.

@@ -33,16 +33,17 @@ logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
 CACHE_VERSION = 1  # bump when tokenize_words or build_inputs change what they produce
-# Sentences of a document packed into inputs of up to this many sub-words. On CoNLL-2003 with MiniLM, 128 gave
-# +0.7 test F1 over one sentence per input at the same cost; 256 scored 0.4 lower on test (0.2 higher on dev).
-DEFAULT_PACK_LENGTH = 128
+# One sentence per input unless packing is asked for. Packing sentences of a document into inputs of 128
+# sub-words gave the same F1 on CoNLL-2003 (mean of 3 seeds, MiniLM) and 4.5 test F1 less on NCBI-disease, where
+# a model that reads an abstract's other mentions copies their type (SpecificDisease for a Modifier).
+DEFAULT_PACK_LENGTH = 0
 
 
 def input_layout(pack_length: Optional[int], context_size: Optional[int]) -> Tuple[int, int]:
-    """``(pack_length, context_size)`` with the defaults filled in: packed unless FLERT context is asked for.
+    """``(pack_length, context_size)`` with the defaults filled in; packing and FLERT context exclude each other.
 
-    >>> input_layout(None, None), input_layout(None, 32), input_layout(0, None)
-    ((128, 0), (0, 32), (0, 0))
+    >>> input_layout(None, None), input_layout(128, None), input_layout(None, 32)
+    ((0, 0), (128, 0), (0, 32))
     """
     context_size = context_size or 0
     if context_size < 0 or (pack_length or 0) < 0:
