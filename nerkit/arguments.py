@@ -120,8 +120,8 @@ class DataTrainingArguments:
         metadata={"help": "Training batches of inputs of similar length holding at most this many sub-words, padding "
                   "included (inputs are shuffled, sorted within random pools of 256, cut, and the batches "
                   "shuffled). Default: per_device_train_batch_size times the mean input length, so an epoch has "
-                  "about as many steps as with random batches of that many sentences (a few more: padding counts). "
-                  "0: random batches of per_device_train_batch_size sentences, as upstream."},
+                  "about as many steps as with random batches of that many sentences (up to a quarter more: "
+                  "padding counts). 0: random batches of per_device_train_batch_size sentences, as upstream."},
     )
     eval_max_tokens_per_batch: Optional[int] = field(
         default=None,
