@@ -545,14 +545,14 @@ class NerTagger:
 
         from .decoding import scheme_of_labels
         from .features import WindowSpec, check_window_spec, input_layout, resolve_max_seq_length
+        from .modeling import recorded_layout
 
         if batch_size < 1:
             raise NerDataError(f"--batch_size must be at least 1, got {batch_size}")
         if stride is not None and stride < 0:
             raise NerDataError("--stride must be >= 0")
-        recorded = (getattr(model.config, "pack_length", None), getattr(model.config, "context_size", None))
-        if (pack_length, context_size) == (None, None) and None not in recorded:
-            pack_length, context_size = recorded  # the inputs the model was trained on (nerkit.modeling)
+        if (pack_length, context_size) == (None, None):  # the inputs the model was trained on, when recorded
+            pack_length, context_size = recorded_layout(model.config, "the model") or (None, None)
         pack_length, context_size = input_layout(pack_length, context_size)
         self.device = device if device is not None else torch.device("cpu")
         self.model = model.to(self.device).eval()

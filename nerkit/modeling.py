@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .errors import NerDataError
 
@@ -175,15 +175,28 @@ def resolve_input_layout(data_args, config, name: str, do_train: bool) -> None:
     """
     from .features import input_layout
 
-    recorded = (getattr(config, "pack_length", None), getattr(config, "context_size", None))
+    recorded = recorded_layout(config, name, warn=not do_train and data_args.pack_length is None)
     asked = (data_args.pack_length, data_args.context_size)
-    known = None not in recorded
+    known = recorded is not None
     layout = input_layout(*(recorded if known and not do_train and asked == (None, None) else asked))
     if known and not do_train and layout != recorded:
         logger.warning(f"{name} was fine-tuned with --pack_length {recorded[0]} --context_size {recorded[1]}; "
                        f"evaluating with --pack_length {layout[0]} --context_size {layout[1]} may lower its scores")
     data_args.pack_length, data_args.context_size = layout
     config.pack_length, config.context_size = layout
+
+
+def recorded_layout(config, name: str, warn: bool = True) -> Optional[Tuple[int, int]]:
+    """``(pack_length, context_size)`` the model was fine-tuned with, when its config records it. A model
+    fine-tuned by an earlier version records the case feature but not its layout; those packed sentences by
+    default, which is worth a warning when it is about to be read otherwise."""
+    recorded = (getattr(config, "pack_length", None), getattr(config, "context_size", None))
+    if None not in recorded:
+        return recorded
+    if warn and getattr(config, "case_feature", None) is not None:
+        logger.warning(f"{name} does not record how its inputs were built (fine-tuned by an earlier version, which "
+                       "packed a document's sentences by default): pass --pack_length 128 if it was trained so")
+    return None
 
 
 def check_window_arguments(data_args, tokenizer, config) -> None:

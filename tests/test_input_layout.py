@@ -53,6 +53,19 @@ def test_evaluating_with_another_layout_than_the_trained_one_warns(caplog):
     assert "fine-tuned with --pack_length 0 --context_size 32" in caplog.text
 
 
+def test_a_model_from_an_earlier_version_without_the_record_gets_a_warning(caplog):
+    # Earlier versions recorded the case feature but not the layout, and packed by default.
+    data_args = SimpleNamespace(pack_length=None, context_size=None)
+    with caplog.at_level(logging.WARNING, logger="nerkit.modeling"):
+        resolve_input_layout(data_args, SimpleNamespace(case_feature=True), "old-model", do_train=False)
+    assert (data_args.pack_length, data_args.context_size) == (DEFAULT_PACK_LENGTH, 0)
+    assert "old-model does not record" in caplog.text and "--pack_length 128" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="nerkit.modeling"):  # a model not fine-tuned here: nothing to say
+        resolve_input_layout(SimpleNamespace(pack_length=None, context_size=None), SimpleNamespace(), "bert", False)
+    assert not caplog.text
+
+
 def test_a_trained_model_is_evaluated_and_used_on_the_inputs_it_was_trained_on(tmp_path, tiny_model):
     """Trained with FLERT context (not the default): run_ner.py evaluating the saved model with no layout
     options reproduces the training run's evaluation exactly, and predict_ner.py builds the same inputs."""
