@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from .errors import NerDataError
+from .features import input_layout
 
 
 @dataclass
@@ -166,11 +167,7 @@ class DataTrainingArguments:
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("context_size", "pack_length"):  # None until the model is known: nerkit.modeling
-            if getattr(self, name) is not None and getattr(self, name) < 0:
-                raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
-        if self.pack_length and self.context_size:
-            raise NerDataError("--pack_length and --context_size are two ways to give sentences context: use one")
+        input_layout(self.pack_length, self.context_size)  # errors now; the values are filled in with the model
 
 
 def parse_arguments(parser, argv=None) -> Tuple:

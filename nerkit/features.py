@@ -46,8 +46,9 @@ def input_layout(pack_length: Optional[int], context_size: Optional[int]) -> Tup
     ((0, 0), (128, 0), (0, 32))
     """
     context_size = context_size or 0
-    if context_size < 0 or (pack_length or 0) < 0:
-        raise NerDataError("--context_size and --pack_length must be >= 0")
+    for name, value in (("context_size", context_size), ("pack_length", pack_length or 0)):
+        if value < 0:
+            raise NerDataError(f"--{name} must be >= 0, got {value}")
     if pack_length is None:
         pack_length = 0 if context_size else DEFAULT_PACK_LENGTH
     if pack_length and context_size:
