@@ -74,8 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Sub-words of neighbouring sentences of the same document added on each side. Default: "
                              "the value the model was trained with (recorded in its config.json), else 0.")
     parser.add_argument("--pack_length", type=int, default=None,
-                        help="Consecutive sentences of a document share one input of up to this many sub-words. "
-                             "Default: the value the model was trained with (recorded in its config.json), else 0.")
+                        help="Several sentences share one input of up to this many sub-words. Default: the value the "
+                             "model was trained with (recorded in its config.json), else 128.")
+    parser.add_argument("--pack_attention", choices=("sentence", "input"), default=None,
+                        help="sentence: packed sentences are kept apart by the attention mask; input: consecutive "
+                             "sentences of a document read each other. Default: as the model was trained, else sentence.")
     parser.add_argument("--constrained_decoding", action="store_true", default=True,
                         help="Viterbi over the scheme's valid tag transitions (the default).")
     parser.add_argument("--no_constrained_decoding", dest="constrained_decoding", action="store_false",
@@ -151,6 +154,7 @@ def main(argv=None) -> int:
                                 trust_remote_code=args.trust_remote_code, batch_size=args.batch_size,
                                 max_seq_length=args.max_seq_length, stride=args.stride,
                                 context_size=args.context_size, pack_length=args.pack_length,
+                                pack_attention=args.pack_attention,
                                 constrained=args.constrained_decoding)
     loaded_at = time.perf_counter()
     scheme = args.scheme or loaded.gold_scheme  # None: the model's scheme

@@ -121,7 +121,7 @@ def main(argv=None):
 
     # ---- Train ----------------------------------------------------------------------------------------------
     if training_args.do_train:
-        counter = TokenCounter().attach(model)
+        counter = TokenCounter(tokenizer.pad_token_id).attach(model)
         train_result = trainer.train(resume_from_checkpoint=resume_from)
         counter.detach()
         performance.training(counter, train_result.metrics["train_runtime"])

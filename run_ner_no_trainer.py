@@ -322,7 +322,7 @@ def main(argv=None):
             running_loss.zero_()
             running_batches = 0
 
-        counter = TokenCounter().attach(model)
+        counter = TokenCounter(tokenizer.pad_token_id).attach(model)
         start_time, start_steps = time.time(), state.completed_steps
         with SaveOnInterrupt(data_args.save_on_interrupt) as interrupt:
             for epoch in range(state.epoch, num_train_epochs):

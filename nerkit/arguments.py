@@ -132,12 +132,19 @@ class DataTrainingArguments:
     )
     pack_length: Optional[int] = field(
         default=None,
-        metadata={"help": "Put consecutive sentences of the same document in one input of up to this many sub-words "
-                  "(128, say), every sentence labelled: each sentence is read with its neighbours as context, at no "
-                  "extra compute (unlike --context_size), in less memory. Sentences without a document id are never "
-                  "packed. Default: 0, one sentence per input (packing scored the same on CoNLL-2003 and 4.5 test F1 "
-                  "lower on NCBI-disease); a model fine-tuned here and only evaluated gets the inputs it was trained "
-                  "on (config.json records both)."},
+        metadata={"help": "Put several whole sentences in one input of up to this many sub-words, every sentence "
+                  "labelled: almost no padding, fewer and larger matrix products, less memory. Default: 128 (0: one "
+                  "sentence per input). How packed sentences share an input: --pack_attention. A model fine-tuned "
+                  "here and only evaluated gets the inputs it was trained on (config.json records them)."},
+    )
+    pack_attention: Optional[str] = field(
+        default=None,
+        metadata={"help": "sentence (default): any sentences share an input, each between its own special tokens, "
+                  "with its own position ids and an attention mask that keeps it apart, so the model computes what "
+                  "it would on each sentence alone (models that do not take a 4D attention mask get one sentence per "
+                  "input instead); input: consecutive sentences of one document read each other as context, at no "
+                  "extra compute (unlike --context_size); scored the same as one sentence per input on CoNLL-2003 "
+                  "and 4.5 test F1 lower on NCBI-disease."},
     )
     constrained_decoding: bool = field(
         default=True,
@@ -167,7 +174,7 @@ class DataTrainingArguments:
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
-        input_layout(self.pack_length, self.context_size)  # errors now; the values are filled in with the model
+        input_layout(self.pack_length, self.context_size, self.pack_attention)  # errors now; filled in with the model
 
 
 def parse_arguments(parser, argv=None) -> Tuple:

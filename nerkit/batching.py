@@ -155,13 +155,16 @@ def evaluation_budget(requested: Optional[int]) -> Optional[int]:
 
 def token_collator(tokenizer, pad_to_max_length: bool, max_seq_length: int, half_precision_on_gpu: bool):
     """The collator both scripts use: dynamic padding to the longest input of the batch (or to
-    ``max_seq_length``). Lengths are rounded up to a multiple of 8 only for fp16/bf16 on a GPU, where tensor
-    cores want it; on a CPU that would only add padding (about 0.15 positions per real one on CoNLL-2003)."""
+    ``max_seq_length``), and the attention mask that keeps packed sentences apart (:mod:`nerkit.packing`).
+    Lengths are rounded up to a multiple of 8 only for fp16/bf16 on a GPU, where tensor cores want it; on a CPU
+    that would only add padding (about 0.15 positions per real one on CoNLL-2003)."""
     from transformers import DataCollatorForTokenClassification
 
-    return DataCollatorForTokenClassification(
+    from .packing import PackingCollator
+
+    return PackingCollator(DataCollatorForTokenClassification(
         tokenizer,
         padding="max_length" if pad_to_max_length else True,
         max_length=max_seq_length if pad_to_max_length else None,
         pad_to_multiple_of=8 if half_precision_on_gpu and not pad_to_max_length else None,
-    )
+    ))

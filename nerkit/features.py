@@ -8,8 +8,11 @@ Two ``datasets.map`` passes, both cached by ``datasets`` fingerprints:
    one becomes overlapping windows (``stride`` sub-words of overlap, starting on word boundaries where it can),
    so no word is ever truncated away. With ``context_size`` > 0, sub-words of the neighbouring sentences of
    the same document are put around the sentence (label -100), as FLERT does. With ``pack_length`` > 0,
-   consecutive whole sentences of a document share one input of up to that many sub-words, all labelled:
-   context for every sentence without computing any sub-word twice (FLERT's context costs 3-4x the compute).
+   whole sentences share inputs of up to that many sub-words, all labelled. ``pack_attention`` says how:
+   ``sentence`` (default) packs any sentences, each with its own special tokens and ``position_ids`` that
+   start again at each sentence, which :mod:`nerkit.packing` turns into a mask that keeps them apart (less
+   padding, same results as one sentence per input); ``input`` packs consecutive sentences of a document that
+   read each other as context, without computing any sub-word twice (FLERT's context costs 3-4x the compute).
 
 Each input row carries ``word_index`` (the word of its sentence whose *first* sub-word sits at that
 position, else -1), ``word_sentence`` (that sentence's row in the raw split, else -1) and ``sentence_id``
@@ -28,32 +31,48 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import NerDataError
+from .packing import plan_packs
 
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
-CACHE_VERSION = 1  # bump when tokenize_words or build_inputs change what they produce
-# One sentence per input unless packing is asked for. Packing sentences of a document into inputs of 128
-# sub-words gave the same F1 on CoNLL-2003 (mean of 3 seeds, MiniLM) and 4.5 test F1 less on NCBI-disease, where
-# a model that reads an abstract's other mentions copies their type (SpecificDisease for a Modifier).
-DEFAULT_PACK_LENGTH = 0
+CACHE_VERSION = 2  # bump when tokenize_words or build_inputs change what they produce
+# Sentences packed into inputs of 128 sub-words, each kept apart by the attention mask (nerkit.packing), where
+# the model allows it. Packing sentences of a document that read each other (pack_attention "input") gave the
+# same F1 on CoNLL-2003 (mean of 3 seeds, MiniLM) and 4.5 test F1 less on NCBI-disease, where a model that reads
+# an abstract's other mentions copies their type (SpecificDisease for a Modifier).
+DEFAULT_PACK_LENGTH = 128
+PACK_ATTENTION = ("sentence", "input")
 
 
-def input_layout(pack_length: Optional[int], context_size: Optional[int]) -> Tuple[int, int]:
-    """``(pack_length, context_size)`` with the defaults filled in; packing and FLERT context exclude each other.
+@dataclass(frozen=True)
+class InputLayout:
+    """How sentences are laid out in inputs: packed (and whether packed sentences see each other), with FLERT
+    context, or one per input. Recorded in the model's config (:func:`nerkit.modeling.resolve_input_layout`)."""
 
-    >>> input_layout(None, None), input_layout(128, None), input_layout(None, 32)
-    ((0, 0), (128, 0), (0, 32))
+    pack_length: int = 0
+    context_size: int = 0
+    pack_attention: str = "sentence"
+
+
+def input_layout(pack_length: Optional[int], context_size: Optional[int], pack_attention: Optional[str] = None) -> InputLayout:
+    """The layout asked for, with the defaults filled in; packing and FLERT context exclude each other.
+
+    >>> input_layout(None, None).pack_length, input_layout(0, None).pack_length, input_layout(None, 32).pack_length
+    (128, 0, 0)
     """
     context_size = context_size or 0
     for name, value in (("context_size", context_size), ("pack_length", pack_length or 0)):
         if value < 0:
             raise NerDataError(f"--{name} must be >= 0, got {value}")
+    if pack_attention is not None and pack_attention not in PACK_ATTENTION:
+        raise NerDataError(f"--pack_attention must be one of {', '.join(PACK_ATTENTION)}, got {pack_attention!r}")
     if pack_length is None:
         pack_length = 0 if context_size else DEFAULT_PACK_LENGTH
     if pack_length and context_size:
-        raise NerDataError("--pack_length and --context_size are two ways to give sentences context: use one")
-    return pack_length, context_size
+        raise NerDataError("--pack_length and --context_size cannot be used together: FLERT context is for "
+                           "one sentence per input")
+    return InputLayout(pack_length, context_size, pack_attention or "sentence")
 
 
 @dataclass(frozen=True)
@@ -64,7 +83,10 @@ class WindowSpec:
     stride: Optional[int] = None  # None: a quarter of the window, at most 32 sub-words
     context_size: int = 0
     label_all_tokens: bool = False
-    pack_length: int = 0  # > 0: consecutive sentences of a document share inputs of up to this many sub-words
+    pack_length: int = 0  # > 0: several sentences share inputs of up to this many sub-words
+    # With packing: None, consecutive sentences of a document read each other; a number, sentences are kept apart
+    # (nerkit.packing) and their position ids start at it (0; 2 for RoBERTa-like models).
+    packed_position_offset: Optional[int] = None
     case_feature: bool = False  # token_type_ids mark the sub-words of words with an upper-case letter
 
 
@@ -279,29 +301,43 @@ def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[
         words = piece_words[row]
         return [position == 0 or words[position] != words[position - 1] for position in range(len(pieces[row]))]
 
-    runs = ([[row] for row in range(len(pieces))] if spec.pack_length <= 0 else
-            pack_sentences([len(ids) for ids in pieces], documents, min(budget, spec.pack_length - len(prefix) - len(suffix))))
+    isolated = spec.pack_length > 0 and spec.packed_position_offset is not None
+    if isolated:
+        out["position_ids"] = []
+        special = len(prefix) + len(suffix)
+        runs = plan_packs([len(ids) + special for ids in pieces], min(spec.pack_length, spec.max_seq_length))
+    elif spec.pack_length > 0:
+        runs = pack_sentences([len(ids) for ids in pieces], documents, min(budget, spec.pack_length - len(prefix) - len(suffix)))
+    else:
+        runs = [[row] for row in range(len(pieces))]
+
+    def sentence_columns(row: int, before: List[int], after: List[int]) -> Dict[str, list]:
+        """The columns of one whole sentence, between ``before`` and ``after`` (special tokens, or nothing)."""
+        words, first = piece_words[row], first_subwords(row)
+        span = range(len(pieces[row]))
+        edge = lambda value: ([value] * len(before), [value] * len(after))  # noqa: E731
+        columns = {
+            "input_ids": (before, pieces[row], after),
+            "token_type_ids": (edge(0)[0], types(row), edge(0)[1]),
+            "labels": (edge(IGNORE_INDEX)[0], sentence_labels(row, span, words, first), edge(IGNORE_INDEX)[1]),
+            "word_index": (edge(-1)[0], [words[p] if first[p] else -1 for p in span], edge(-1)[1]),
+            "word_sentence": (edge(-1)[0], [indices[row] if first[p] else -1 for p in span], edge(-1)[1]),
+        }
+        return {name: [value for part in parts for value in part] for name, parts in columns.items()}
+
+    offset = spec.packed_position_offset or 0
     for run in runs:
-        if len(run) > 1:  # several whole sentences of one document in one input, every one labelled
-            input_ids, labels, word_index, word_sentence = list(prefix), [IGNORE_INDEX] * len(prefix), [-1] * len(prefix), [-1] * len(prefix)
-            token_types = [0] * len(prefix)
-            for row in run:
-                words, first = piece_words[row], first_subwords(row)
-                span = range(len(pieces[row]))
-                input_ids += pieces[row]
-                if spec.case_feature:
-                    token_types += types(row)
-                labels += sentence_labels(row, span, words, first)
-                word_index += [words[p] if first[p] else -1 for p in span]
-                word_sentence += [indices[row] if first[p] else -1 for p in span]
-            out["input_ids"].append(input_ids + suffix)
-            out["attention_mask"].append([1] * (len(input_ids) + len(suffix)))
-            out["labels"].append(labels + [IGNORE_INDEX] * len(suffix))
-            out["word_index"].append(word_index + [-1] * len(suffix))
-            out["word_sentence"].append(word_sentence + [-1] * len(suffix))
+        if len(run) > 1:  # several whole sentences in one input, every one labelled
+            # Kept apart: each sentence between its own special tokens. Read together: one pair around them all.
+            last = len(run) - 1
+            parts = [sentence_columns(row, prefix if isolated or k == 0 else [], suffix if isolated or k == last else [])
+                     for k, row in enumerate(run)]
+            for name in ("input_ids", "labels", "word_index", "word_sentence") + (("token_type_ids",) if spec.case_feature else ()):
+                out[name].append([value for part in parts for value in part[name]])
+            out["attention_mask"].append([1] * len(out["input_ids"][-1]))
             out["sentence_id"].append(indices[run[0]])
-            if spec.case_feature:
-                out["token_type_ids"].append(token_types + [0] * len(suffix))
+            if isolated:
+                out["position_ids"].append([offset + i for part in parts for i in range(len(part["input_ids"]))])
             continue
         row = run[0]
         ids, words = pieces[row], piece_words[row]
@@ -333,6 +369,8 @@ def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[
             if spec.case_feature:
                 out["token_type_ids"].append([0] * len(prefix) + left_types + sentence_types[start:end] + right_types
                                              + [0] * len(suffix))
+            if isolated:
+                out["position_ids"].append(list(range(offset, offset + len(input_ids))))
     return out
 
 
@@ -378,14 +416,18 @@ def prepare_features(raw_datasets, tokenizer, label2id: Dict[str, int], data_arg
     """
     import contextlib
 
-    pack_length, context_size = input_layout(data_args.pack_length, data_args.context_size)  # see nerkit.modeling
+    layout = input_layout(data_args.pack_length, data_args.context_size, getattr(data_args, "pack_attention", None))
+    # Both decided with the model (nerkit.modeling): where packed sentences kept apart start their position ids
+    # (None: the model cannot keep them apart, so one sentence per input), and the case feature.
+    offset = getattr(config, "packed_position_offset", None) if layout.pack_attention == "sentence" else None
     spec = WindowSpec(
         max_seq_length=resolve_max_seq_length(data_args.max_seq_length, tokenizer, config),
         stride=data_args.stride,
-        context_size=context_size,
+        context_size=layout.context_size,
         label_all_tokens=data_args.label_all_tokens,
-        pack_length=pack_length,
-        case_feature=getattr(config, "case_feature", False) is True,  # decided with the model: nerkit.modeling
+        pack_length=layout.pack_length if layout.pack_attention == "input" or offset is not None else 0,
+        packed_position_offset=offset,
+        case_feature=getattr(config, "case_feature", False) is True,
     )
     use_cache = not data_args.overwrite_cache
     features = {}

@@ -540,22 +540,23 @@ class NerTagger:
 
     def __init__(self, model, tokenizer, device=None, dtype=None, batch_size: int = 32,
                  max_seq_length: Optional[int] = None, stride: Optional[int] = None, context_size: Optional[int] = None,
-                 constrained: bool = False, chunk_size: int = DEFAULT_CHUNK_SENTENCES, pack_length: Optional[int] = None):
+                 constrained: bool = False, chunk_size: int = DEFAULT_CHUNK_SENTENCES, pack_length: Optional[int] = None,
+                 pack_attention: Optional[str] = None):
         import torch
 
         from .decoding import scheme_of_labels
-        from .features import WindowSpec, check_window_spec, input_layout, resolve_max_seq_length
-        from .modeling import recorded_layout
+        from .features import WindowSpec, check_window_spec, resolve_max_seq_length
+        from .modeling import layout_for_model
 
         if batch_size < 1:
             raise NerDataError(f"--batch_size must be at least 1, got {batch_size}")
         if stride is not None and stride < 0:
             raise NerDataError("--stride must be >= 0")
-        if (pack_length, context_size) == (None, None):  # the inputs the model was trained on, when recorded
-            pack_length, context_size = recorded_layout(model.config, "the model") or (None, None)
-        pack_length, context_size = input_layout(pack_length, context_size)
         self.device = device if device is not None else torch.device("cpu")
         self.model = model.to(self.device).eval()
+        # The inputs the model was trained on (recorded in its config) unless asked otherwise.
+        layout, offset = layout_for_model((pack_length, context_size, pack_attention), self.model, tokenizer, "the model",
+                                          do_train=False)
         self.tokenizer = tokenizer
         self.dtype = dtype
         self.batch_size, self.chunk_size = batch_size, max(1, chunk_size)
@@ -564,7 +565,8 @@ class NerTagger:
         self.scheme = scheme_of_labels(self.labels)
         self.constrained = constrained
         self.spec = WindowSpec(max_seq_length=resolve_max_seq_length(max_seq_length, tokenizer, model.config),
-                               stride=stride, context_size=context_size, pack_length=pack_length,
+                               stride=stride, context_size=layout.context_size, pack_length=layout.pack_length,
+                               packed_position_offset=offset if layout.pack_attention == "sentence" else None,
                                case_feature=getattr(model.config, "case_feature", False) is True)
         check_window_spec(self.spec, tokenizer)
 
@@ -642,17 +644,21 @@ class NerTagger:
         with _datasets_progress_off():
             tokenized = tokenize_dataset(raw, self.tokenizer, load_from_cache_file=False)
             features = build_features(tokenized, self.tokenizer, None, self.spec, load_from_cache_file=False)
-        logits = self._logits(features["input_ids"], features["token_type_ids"] if self.spec.case_feature else None,
-                              sentences_per_input(features), bar)
+        columns = [name for name in ("input_ids", "token_type_ids", "position_ids") if name in features.column_names]
+        logits = self._logits({name: features[name] for name in columns}, sentences_per_input(features), bar)
         scores = word_log_probs(pad_logits(logits), features, [len(w) for w in words])
         return decode(scores, self.id2label, self.constrained)
 
-    def _logits(self, input_ids: List[List[int]], token_type_ids: Optional[List[List[int]]], progress: Sequence[float],
-                bar) -> List[np.ndarray]:
+    def _logits(self, columns: Dict[str, List[List[int]]], progress: Sequence[float], bar) -> List[np.ndarray]:
         """One forward pass per batch of inputs sorted by length; logits trimmed to each input's length.
-        ``token_type_ids``: the case feature, when the model was trained with it. ``progress[i]``: how many
-        sentences input ``i`` is worth on the progress bar."""
+        ``columns``: ``input_ids``, and ``token_type_ids`` (the case feature) and ``position_ids`` (packed
+        sentences kept apart) when the inputs have them. ``progress[i]``: how many sentences input ``i`` is
+        worth on the progress bar."""
         import torch
+
+        from .packing import add_sentence_mask
+
+        input_ids, position_ids = columns["input_ids"], columns.get("position_ids")
 
         order = sorted(range(len(input_ids)), key=lambda index: -len(input_ids[index]))
         results: List[Optional[np.ndarray]] = [None] * len(input_ids)
@@ -664,10 +670,12 @@ class NerTagger:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
                 inputs = {"input_ids": [input_ids[i] for i in batch], "attention_mask": [[1] * len(input_ids[i]) for i in batch]}
-                if token_type_ids is not None:
-                    inputs["token_type_ids"] = [token_type_ids[i] for i in batch]
+                if "token_type_ids" in columns:
+                    inputs["token_type_ids"] = [columns["token_type_ids"][i] for i in batch]
                 encoded = self.tokenizer.pad(inputs, padding=True, pad_to_multiple_of=multiple, padding_side="right",
                                              return_tensors="pt")
+                if position_ids is not None:
+                    encoded = add_sentence_mask(dict(encoded), [position_ids[i] for i in batch])
                 output = self.model(**{name: tensor.to(self.device) for name, tensor in encoded.items()})
                 logits = output.logits.float().cpu().numpy()
                 for row, index in enumerate(batch):

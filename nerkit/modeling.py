@@ -4,9 +4,9 @@
 - Tokenizers of the byte-level BPE families need ``add_prefix_space=True`` to take pre-split words.
 - A slow (Python) tokenizer is refused with the model's name: alignment needs ``word_ids()``.
 - ``trust_remote_code`` is passed through and stays off unless asked for.
-- The case feature (``--case_feature``, :func:`resolve_case_feature`) and the input layout (``--pack_length``
-  / ``--context_size``, :func:`resolve_input_layout`) are decided here, with the model, and recorded in its
-  config so evaluation and prediction build the inputs it was trained on.
+- The case feature (``--case_feature``, :func:`resolve_case_feature`) and the input layout (``--pack_length``,
+  ``--pack_attention``, ``--context_size``, :func:`resolve_input_layout`) are decided here, with the model, and
+  recorded in its config so evaluation and prediction build the inputs it was trained on.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def load_for_token_classification(model_args, data_args, raw_datasets, do_train:
                                                      model_args.model_name_or_path, do_train)
     if model.config.case_feature:
         logger.info("Case feature on: token_type_ids mark words with an upper-case letter (--case_feature off to stop)")
-    resolve_input_layout(data_args, model.config, model_args.model_name_or_path, do_train)
+    resolve_input_layout(data_args, model, tokenizer, model_args.model_name_or_path, do_train)
     return label_list, model.config, tokenizer, model
 
 
@@ -166,36 +166,70 @@ def resolve_case_feature(requested: str, tokenizer, model, name: str, do_train: 
     return do_train and takes_case_feature(model) and lowercases(tokenizer)
 
 
-def resolve_input_layout(data_args, config, name: str, do_train: bool) -> None:
-    """Fill in ``data_args.pack_length`` / ``context_size`` and record them in ``config``.
+def resolve_input_layout(data_args, model, tokenizer, name: str, do_train: bool) -> None:
+    """Fill in ``data_args.pack_length`` / ``context_size`` / ``pack_attention`` and record them in the config.
 
     What was asked wins; otherwise a model fine-tuned by these scripts and only evaluated is given the layout
-    it was trained on (a model trained on single sentences scores lower on packed inputs, and the reverse),
-    and anything else the defaults (:func:`nerkit.features.input_layout`).
+    it was trained on (a model trained on single sentences scores lower on inputs where sentences read each
+    other, and the reverse), and anything else the defaults (:func:`nerkit.features.input_layout`).
     """
+    asked = (data_args.pack_length, data_args.context_size, getattr(data_args, "pack_attention", None))
+    layout, offset = layout_for_model(asked, model, tokenizer, name, do_train)
+    data_args.pack_length, data_args.context_size, data_args.pack_attention = (layout.pack_length, layout.context_size,
+                                                                               layout.pack_attention)
+    config = model.config
+    config.pack_length, config.context_size, config.pack_attention = data_args.pack_length, data_args.context_size, data_args.pack_attention
+    config.packed_position_offset = offset
+
+
+def layout_for_model(asked, model, tokenizer, name: str, do_train: bool):
+    """``(InputLayout, packed_position_offset)`` for ``asked`` (pack_length, context_size, pack_attention; None
+    where not given): see :func:`resolve_input_layout`. Packed sentences kept apart need a model that takes a
+    4D attention mask and position ids as given (:func:`nerkit.packing.isolating_position_offset`); for any
+    other, inputs hold one sentence each."""
+    from dataclasses import replace
+
     from .features import input_layout
+    from .packing import isolating_position_offset, position_offset_candidates
 
-    recorded = recorded_layout(config, name, warn=not do_train and data_args.pack_length is None)
-    asked = (data_args.pack_length, data_args.context_size)
-    known = recorded is not None
-    layout = input_layout(*(recorded if known and not do_train and asked == (None, None) else asked))
-    if known and not do_train and layout != recorded:
-        logger.warning(f"{name} was fine-tuned with --pack_length {recorded[0]} --context_size {recorded[1]}; "
-                       f"evaluating with --pack_length {layout[0]} --context_size {layout[1]} may lower its scores")
-    data_args.pack_length, data_args.context_size = layout
-    config.pack_length, config.context_size = layout
+    recorded = recorded_layout(model.config, name, warn=not do_train and asked[0] is None)
+    use_record = recorded is not None and not do_train and tuple(asked) == (None, None, None)
+    layout = recorded if use_record else input_layout(*asked)
+    if recorded is not None and not do_train and layout != recorded:
+        logger.warning(f"{name} was fine-tuned with {describe_layout(recorded)}; evaluating with {describe_layout(layout)} "
+                       "may lower its scores")
+    offset = None
+    if layout.pack_length and layout.pack_attention == "sentence":
+        offset = isolating_position_offset(model, tokenizer, position_offset_candidates(model.config))
+        if offset is None:
+            (logger.warning if asked[0] else logger.info)(
+                f"{name} does not keep sentences packed in one input apart (it does not take a 4D attention mask and "
+                "position ids as given): one sentence per input")
+            layout = replace(layout, pack_length=0)
+    return layout, offset
 
 
-def recorded_layout(config, name: str, warn: bool = True) -> Optional[Tuple[int, int]]:
-    """``(pack_length, context_size)`` the model was fine-tuned with, when its config records it. A model
-    fine-tuned by an earlier version records the case feature but not its layout; those packed sentences by
-    default, which is worth a warning when it is about to be read otherwise."""
+def describe_layout(layout) -> str:
+    """The options that give ``layout``, as a user would type them."""
+    text = f"--pack_length {layout.pack_length} --context_size {layout.context_size}"
+    return text + (f" --pack_attention {layout.pack_attention}" if layout.pack_length else "")
+
+
+def recorded_layout(config, name: str, warn: bool = True):
+    """The :class:`nerkit.features.InputLayout` the model was fine-tuned with, when its config records it.
+
+    Earlier versions recorded no ``pack_attention``: their packed sentences read each other ("input"). Earlier
+    still, the case feature was recorded but not the layout; those packed a document's sentences by default,
+    which is worth a warning when such a model is about to be read otherwise."""
+    from .features import InputLayout
+
     recorded = (getattr(config, "pack_length", None), getattr(config, "context_size", None))
     if None not in recorded:
-        return recorded
+        return InputLayout(*recorded, getattr(config, "pack_attention", None) or ("input" if recorded[0] else "sentence"))
     if warn and getattr(config, "case_feature", None) is not None:
         logger.warning(f"{name} does not record how its inputs were built (fine-tuned by an earlier version, which "
-                       "packed a document's sentences by default): pass --pack_length 128 if it was trained so")
+                       "packed a document's sentences by default): pass --pack_length 128 --pack_attention input if it "
+                       "was trained so")
     return None
 
 

@@ -61,7 +61,7 @@ TRAINING_KEYS = (
     "bf16", "mixed_precision", "train_sampling_strategy",
 )
 DATA_KEYS = (
-    "max_seq_length", "stride", "context_size", "pack_length", "label_all_tokens", "pad_to_max_length", "class_weights",
+    "max_seq_length", "stride", "context_size", "pack_length", "pack_attention", "label_all_tokens", "pad_to_max_length", "class_weights",
     "constrained_decoding", "tagging_scheme", "strict", "max_train_samples", "max_eval_samples",
 )
 SPLIT_FILES = {"train": "train_file", "validation": "validation_file", "test": "test_file"}

@@ -14,15 +14,18 @@ import resource
 import sys
 import time
 from contextlib import contextmanager
-from typing import Dict
+from typing import Dict, Optional
 
 from .files import atomic_write
+from .packing import real_tokens
 
 
 class TokenCounter:
-    """Counts ``input_ids`` positions (padded) and ``attention_mask`` ones (real) of training forward passes."""
+    """Counts ``input_ids`` positions (padded) and those holding a sub-word (real) of training forward passes:
+    ``attention_mask`` ones, or with the 4D mask of packed sentences, the positions that are not padding."""
 
-    def __init__(self):
+    def __init__(self, pad_token_id: Optional[int] = None):
+        self.pad_token_id = pad_token_id
         self.real = 0
         self.padded = 0
         self._handle = None
@@ -43,7 +46,7 @@ class TokenCounter:
         if input_ids is None:
             return
         self.padded += int(input_ids.numel())
-        self.real += int(mask.sum()) if mask is not None else int(input_ids.numel())
+        self.real += real_tokens(input_ids, mask, self.pad_token_id)
 
 
 def peak_rss_bytes() -> int:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -41,8 +42,10 @@ if _out:
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             _seen["rank"], _seen["world_size"] = torch.distributed.get_rank(), torch.distributed.get_world_size()
         _seen["batches"] += 1
-        for ids, mask in zip(kwargs["input_ids"].tolist(), kwargs["attention_mask"].tolist()):
-            _seen["inputs"].append(ids[: sum(mask)])
+        for ids, mask in zip(kwargs["input_ids"], kwargs["attention_mask"]):
+            # A 2D mask marks the sub-words; the 4D mask of packed sentences does not: padding is id 0 ([PAD]).
+            real = int(mask.sum()) if mask.dim() == 1 else int((ids != 0).sum())
+            _seen["inputs"].append(ids[:real].tolist())
 
     torch.nn.modules.module.register_module_forward_hook(_record, with_kwargs=True)
 
@@ -62,7 +65,8 @@ def free_port() -> int:
 
 
 def train_inputs(model_dir: Path, pack_length=None):
-    """The training inputs both scripts build (nerkit's features), as a multiset of sub-word id tuples."""
+    """The training inputs both scripts build (nerkit's features), as a multiset of sub-word id tuples. The tiny
+    BERT keeps packed sentences apart with position ids from 0 (tests/test_packing.py), so the default packs."""
     from nerkit.arguments import DataTrainingArguments
     from nerkit.data import load_data
     from nerkit.features import prepare_features
@@ -74,7 +78,8 @@ def train_inputs(model_dir: Path, pack_length=None):
     raw = load_data(data_args, splits=("train",)).to_dataset_dict()
     labels = labels_from_data(raw["train"]["ner_tags"])
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    features, _ = prepare_features(raw, tokenizer, {label: i for i, label in enumerate(labels)}, data_args)
+    features, _ = prepare_features(raw, tokenizer, {label: i for i, label in enumerate(labels)}, data_args,
+                                   SimpleNamespace(packed_position_offset=0))
     return Counter(tuple(ids) for ids in features["train"]["input_ids"])
 
 

@@ -1,5 +1,5 @@
-"""The input layout (``--pack_length`` / ``--context_size``) a model was trained with is recorded in its config
-and used again when it is only evaluated or used for prediction, unless asked otherwise."""
+"""The input layout (``--pack_length`` / ``--pack_attention`` / ``--context_size``) a model was trained with is
+recorded in its config and used again when it is only evaluated or used for prediction, unless asked otherwise."""
 
 import json
 import logging
@@ -17,15 +17,22 @@ from nerkit.modeling import resolve_input_layout
 from script_runner import call
 
 
-def layout(asked, recorded, do_train):
+@pytest.fixture(autouse=True)
+def model_keeps_packed_sentences_apart(monkeypatch):
+    """The models here are stand-ins: they take packed sentences with position ids counted from 0."""
+    monkeypatch.setattr("nerkit.packing.isolating_position_offset", lambda *args, **kwargs: 0)
+
+
+def layout(asked, recorded, do_train, pack_attention=None):
     """``(pack_length, context_size)`` chosen, and what the config holds afterwards."""
-    data_args = SimpleNamespace(pack_length=asked[0], context_size=asked[1])
+    data_args = SimpleNamespace(pack_length=asked[0], context_size=asked[1], pack_attention=pack_attention)
     config = SimpleNamespace()
     if recorded is not None:
         config.pack_length, config.context_size = recorded
-    resolve_input_layout(data_args, config, "model", do_train)
+    resolve_input_layout(data_args, SimpleNamespace(config=config), None, "model", do_train)
     chosen = (data_args.pack_length, data_args.context_size)
     assert (config.pack_length, config.context_size) == chosen
+    assert config.pack_attention == data_args.pack_attention
     return chosen
 
 
@@ -43,7 +50,7 @@ def test_the_layout_asked_for_else_the_recorded_one_else_the_defaults(asked, rec
 
 
 def test_packing_and_context_together_is_a_clear_error():
-    with pytest.raises(NerDataError, match="two ways"):
+    with pytest.raises(NerDataError, match="cannot be used together"):
         layout((64, 8), None, True)
 
 
@@ -57,13 +64,35 @@ def test_a_model_from_an_earlier_version_without_the_record_gets_a_warning(caplo
     # Earlier versions recorded the case feature but not the layout, and packed by default.
     data_args = SimpleNamespace(pack_length=None, context_size=None)
     with caplog.at_level(logging.WARNING, logger="nerkit.modeling"):
-        resolve_input_layout(data_args, SimpleNamespace(case_feature=True), "old-model", do_train=False)
+        resolve_input_layout(data_args, SimpleNamespace(config=SimpleNamespace(case_feature=True)), None, "old-model",
+                             do_train=False)
     assert (data_args.pack_length, data_args.context_size) == (DEFAULT_PACK_LENGTH, 0)
-    assert "old-model does not record" in caplog.text and "--pack_length 128" in caplog.text
+    assert "old-model does not record" in caplog.text and "--pack_length 128 --pack_attention input" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="nerkit.modeling"):  # a model not fine-tuned here: nothing to say
-        resolve_input_layout(SimpleNamespace(pack_length=None, context_size=None), SimpleNamespace(), "bert", False)
+        resolve_input_layout(SimpleNamespace(pack_length=None, context_size=None), SimpleNamespace(config=SimpleNamespace()),
+                             None, "bert", False)
     assert not caplog.text
+
+
+def test_packed_sentences_of_a_model_recorded_before_pack_attention_read_each_other():
+    # The version before --pack_attention recorded pack_length, and its packed sentences saw each other.
+    data_args = SimpleNamespace(pack_length=None, context_size=None, pack_attention=None)
+    config = SimpleNamespace(pack_length=128, context_size=0)
+    resolve_input_layout(data_args, SimpleNamespace(config=config), None, "model", do_train=False)
+    assert (data_args.pack_length, data_args.pack_attention) == (128, "input")
+    assert config.packed_position_offset is None
+
+
+@pytest.mark.parametrize("asked, logged", [(None, logging.INFO), (128, logging.WARNING)])
+def test_a_model_that_cannot_keep_packed_sentences_apart_gets_one_sentence_per_input(monkeypatch, caplog, asked, logged):
+    monkeypatch.setattr("nerkit.packing.isolating_position_offset", lambda *args, **kwargs: None)
+    with caplog.at_level(logging.INFO, logger="nerkit.modeling"):
+        assert layout((asked, None), None, do_train=True) == (0, 0)
+    record = next(r for r in caplog.records if "does not keep sentences packed" in r.message)
+    assert record.levelno == logged  # a warning only when packing was asked for
+    # Packed sentences that read each other need nothing of the model:
+    assert layout((asked, None), None, do_train=True, pack_attention="input") == (DEFAULT_PACK_LENGTH, 0)
 
 
 def test_a_trained_model_is_evaluated_and_used_on_the_inputs_it_was_trained_on(tmp_path, tiny_model):

@@ -12,7 +12,9 @@ from nerkit import runtime
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 COMMON = ["--train_file", SAMPLE / "train.conll", "--validation_file", SAMPLE / "dev.conll",
           "--max_train_samples", 24, "--max_eval_samples", 12, "--num_train_epochs", 1, "--max_seq_length", 48,
-          "--per_device_train_batch_size", 8, "--seed", 1]
+          "--per_device_train_batch_size", 8, "--seed", 1,
+          # No packing: its check of the model (nerkit.packing) runs three small forward passes in fp32 by design.
+          "--pack_length", 0]
 SCRIPTS = {"trainer": (run_ner.main, ["--report_to", "none", "--save_strategy", "no", "--disable_tqdm", "true",
                                       "--do_train", "--do_eval"]),
            "no_trainer": (run_ner_no_trainer.main, [])}
