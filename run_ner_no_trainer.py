@@ -198,7 +198,8 @@ def main(argv=None):
     # ---- Features: tokenised once, windows for long sentences, optional document context -------------------
     with performance.timed("preprocess"):
         features, spec = prepare_features(raw_datasets, tokenizer, label2id, data_args, config,
-                                          lambda desc: accelerator.main_process_first(), cache_dir=model_args.cache_dir)
+                                          lambda desc: accelerator.main_process_first(), cache_dir=model_args.cache_dir,
+                                          seed=args.seed)
 
     collator = token_collator(tokenizer, data_args.pad_to_max_length, spec.max_seq_length,
                               accelerator.mixed_precision in ("fp16", "bf16") and accelerator.device.type == "cuda")

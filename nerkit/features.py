@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import NerDataError
-from .packing import plan_packs
+from .packing import pack_document_runs, plan_packs
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ class WindowSpec:
     # With packing: None, consecutive sentences of a document read each other; a number, sentences are kept apart
     # (nerkit.packing) and their position ids start at it (0; 2 for RoBERTa-like models).
     packed_position_offset: Optional[int] = None
+    pack_seed: int = 0  # which sentences share an input, when they are kept apart (the training seed)
     case_feature: bool = False  # token_type_ids mark the sub-words of words with an upper-case letter
 
 
@@ -248,27 +249,6 @@ def case_types(words: Sequence[str], piece_words: Sequence[int]) -> List[int]:
     return [upper[word] for word in piece_words]
 
 
-def pack_sentences(lengths: Sequence[int], documents: Sequence[str], budget: int) -> List[List[int]]:
-    """Runs of consecutive rows of one document whose sub-words together fit in ``budget``.
-
-    A row without a document, or too long to share, is a run of its own.
-
-    >>> pack_sentences([3, 4, 2, 9, 1], ["a", "a", "a", "a", "b"], budget=9)
-    [[0, 1, 2], [3], [4]]
-    """
-    runs: List[List[int]] = []
-    used = 0
-    for row, length in enumerate(lengths):
-        fits = runs and documents[row] and documents[runs[-1][-1]] == documents[row] and used + length <= budget
-        if fits:
-            runs[-1].append(row)
-            used += length
-        else:
-            runs.append([row])
-            used = length
-    return runs
-
-
 def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[Dict[str, int]], spec: WindowSpec,
                  prefix: List[int], suffix: List[int]) -> Dict[str, list]:
     """Pass 2 on a batch that holds whole documents (``map(batch_size=None)``): see the module docstring."""
@@ -305,9 +285,9 @@ def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[
     if isolated:
         out["position_ids"] = []
         special = len(prefix) + len(suffix)
-        runs = plan_packs([len(ids) + special for ids in pieces], min(spec.pack_length, spec.max_seq_length))
+        runs = plan_packs([len(ids) + special for ids in pieces], min(spec.pack_length, spec.max_seq_length), spec.pack_seed)
     elif spec.pack_length > 0:
-        runs = pack_sentences([len(ids) for ids in pieces], documents, min(budget, spec.pack_length - len(prefix) - len(suffix)))
+        runs = pack_document_runs([len(ids) for ids in pieces], documents, min(budget, spec.pack_length - len(prefix) - len(suffix)))
     else:
         runs = [[row] for row in range(len(pieces))]
 
@@ -408,8 +388,9 @@ def count_windowed_sentences(features) -> int:
 
 
 def prepare_features(raw_datasets, tokenizer, label2id: Dict[str, int], data_args, config=None, main_process_first=None,
-                     cache_dir: Optional[str] = None):
-    """Both passes over every split of ``raw_datasets``, as both training scripts run them.
+                     cache_dir: Optional[str] = None, seed: Optional[int] = None):
+    """Both passes over every split of ``raw_datasets``, as both training scripts run them (``seed``: the
+    training seed, which also draws the sentences packed together).
 
     ``main_process_first(desc=...)`` is the Trainer's context manager (or a wrapper of the Accelerator's), so in a multi-process run
     rank 0 fills the ``datasets`` cache and the others read it.
@@ -427,6 +408,7 @@ def prepare_features(raw_datasets, tokenizer, label2id: Dict[str, int], data_arg
         label_all_tokens=data_args.label_all_tokens,
         pack_length=layout.pack_length if layout.pack_attention == "input" or offset is not None else 0,
         packed_position_offset=offset,
+        pack_seed=seed or 0,
         case_feature=getattr(config, "case_feature", False) is True,
     )
     use_cache = not data_args.overwrite_cache

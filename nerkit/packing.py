@@ -8,7 +8,9 @@ of an abstract's other mentions. So each packed sentence keeps its own special t
 again at each sentence, and a block-diagonal attention mask keeps sentences apart: the model computes what it
 would on every sentence alone, at packed shapes.
 
-- :func:`plan_packs` chooses which sentences share an input (random pools, first fit, longest first).
+- :func:`plan_packs` chooses which sentences share an input (random pools, first fit, longest first);
+  :func:`pack_document_runs` does it for ``--pack_attention input``, where consecutive sentences of a document
+  share an input and read each other as context.
 - Inputs carry ``position_ids`` (built by :mod:`nerkit.features`); :func:`block_attention_mask` turns them
   into the 4D mask, since a sentence starts wherever the position ids start again.
 - :class:`PackingCollator` pads a batch and adds that mask; inputs without ``position_ids`` pass unchanged.
@@ -58,6 +60,27 @@ def plan_packs(lengths: Sequence[int], budget: int, seed: int = 0, pool_size: in
                 room[target] -= length
         packs.extend(bins)
     return packs
+
+
+def pack_document_runs(lengths: Sequence[int], documents: Sequence[str], budget: int) -> List[List[int]]:
+    """For ``--pack_attention input``: runs of consecutive rows of one document whose sub-words fit in ``budget``.
+
+    A row without a document, or too long to share, is a run of its own.
+
+    >>> pack_document_runs([3, 4, 2, 9, 1], ["a", "a", "a", "a", "b"], budget=9)
+    [[0, 1, 2], [3], [4]]
+    """
+    runs: List[List[int]] = []
+    used = 0
+    for row, length in enumerate(lengths):
+        fits = runs and documents[row] and documents[runs[-1][-1]] == documents[row] and used + length <= budget
+        if fits:
+            runs[-1].append(row)
+            used += length
+        else:
+            runs.append([row])
+            used = length
+    return runs
 
 
 def block_attention_mask(position_ids, attention_mask, dtype=None):

@@ -12,6 +12,7 @@ import run_ner
 from conftest import SAMPLE
 from nerkit.features import WindowSpec, build_features, tokenize_dataset
 from nerkit.formats import read_sentences
+from nerkit.inference import NerTagger
 from nerkit.packing import (PackingCollator, block_attention_mask, isolating_position_offset, plan_packs,
                             position_offset_candidates)
 from script_runner import call
@@ -182,3 +183,18 @@ def test_training_packed_records_it_and_evaluates_as_one_sentence_per_input(tmp_
         (tmp_path / "eval-alone" / "predictions.conll").read_text()
     # Packed sentences that read each other do change what the model computes.
     assert evaluate("eval-input", "--pack_attention", "input")["eval_loss"] != pytest.approx(alone["eval_loss"], rel=1e-5)
+
+    # nerkit.inference (predict_ner.py) packs as the model was trained, and tags as it would one sentence per input.
+    sentences = read_sentences(SAMPLE / "test.conll")[:60]
+    texts = [" ".join(sentence.tokens) for sentence in sentences]
+    packed_tagger = NerTagger.load(str(trained), device="cpu", dtype="float32")
+    alone_tagger = NerTagger.load(str(trained), device="cpu", dtype="float32", pack_length=0)
+    assert (packed_tagger.spec.pack_length, packed_tagger.spec.packed_position_offset) == (128, 0)
+    assert alone_tagger.spec.pack_length == 0
+    together, separately = packed_tagger.predict_texts(texts), alone_tagger.predict_texts(texts)
+    assert [record["tags"] for record in together] == [record["tags"] for record in separately]
+    assert any(record["entities"] for record in together)
+    for one, other in zip(together, separately):
+        assert [(e["start"], e["end"], e["label"]) for e in one["entities"]] == \
+            [(e["start"], e["end"], e["label"]) for e in other["entities"]]
+        assert [e["score"] for e in one["entities"]] == pytest.approx([e["score"] for e in other["entities"]], abs=1e-5)
