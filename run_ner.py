@@ -98,7 +98,7 @@ def main(argv=None):
                             raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
 
     budget = (training_budget(data_args.max_tokens_per_batch, input_lengths(features["train"]),
-                              training_args.per_device_train_batch_size, len(raw_datasets["train"]))
+                              training_args.per_device_train_batch_size, len(raw_datasets["train"]), spec.apart_pack_length)
               if "train" in features else None)
     if budget and str(training_args.train_sampling_strategy) != "random":
         logger.warning(f"--train_sampling_strategy {training_args.train_sampling_strategy} is not used: training batches "

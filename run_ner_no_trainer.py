@@ -215,7 +215,7 @@ def main(argv=None):
 
     # Batches: by sub-word budget (training), length-sorted (evaluation, one process), else upstream's.
     budget = training_budget(data_args.max_tokens_per_batch, lengths["train"], args.per_device_train_batch_size,
-                             len(raw_datasets["train"])) if "train" in features else None
+                             len(raw_datasets["train"]), spec.apart_pack_length) if "train" in features else None
     eval_budget = evaluation_budget(data_args.eval_max_tokens_per_batch) if accelerator.num_processes == 1 else None
     batch_samplers = {}
     if budget:

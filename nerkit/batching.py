@@ -124,26 +124,44 @@ def restore_order(rows, order: Sequence[int]):
     return [rows[position] for position in inverse]
 
 
-def auto_budget(lengths: Sequence[int], sentences_per_batch: int, sentences: Optional[int] = None) -> int:
+# Batches of one sentence per input hold about 0.8 of their budget in real sub-words (padding counts against it):
+# 2 epochs took 1,086 steps against 878 for random batches of 32 on CoNLL-2003, 444 against 356 on NCBI-disease.
+ONE_SENTENCE_FILL = 0.8
+
+
+def auto_budget(lengths: Sequence[int], sentences_per_batch: int, sentences: Optional[int] = None,
+                pack_length: Optional[int] = None) -> int:
     """A budget that holds ``sentences_per_batch`` sentences of average length (``sentences``: how many the
     inputs hold, when inputs pack several): with it, an epoch takes about as many optimizer steps as random
     batches of that many sentences, so learning rates tuned for those carry over. Somewhat more, since padding
-    counts against the budget: 24% more on CoNLL-2003, 17% on WNUT-17, 2% on packed CoNLL-2003."""
+    counts against the budget: 24% more on CoNLL-2003, 17% on WNUT-17.
+
+    With ``pack_length`` (sentences packed and kept apart, next to no padding): whole packs holding what batches
+    of one sentence per input held, so an epoch takes as many steps as it did with those. Packed batches of the
+    full budget took 15% fewer steps on NCBI-disease and scored 2.3 test F1 lower (69.90 against 72.16, seed
+    42); cut this way, 71.72.
+
+    >>> auto_budget([20] * 100, 32), auto_budget([20] * 100, 32, pack_length=128)
+    (640, 512)
+    """
     if not len(lengths):
         return sentences_per_batch
     per_sentence = float(np.sum(lengths)) / (sentences or len(lengths))
-    return max(1, math.ceil(per_sentence * sentences_per_batch))
+    budget = max(1, math.ceil(per_sentence * sentences_per_batch))
+    if pack_length:
+        return max(1, round(budget * ONE_SENTENCE_FILL / pack_length)) * pack_length
+    return budget
 
 
 DEFAULT_EVAL_MAX_TOKENS = 4096  # fastest of 1,024-8,192 for MiniLM on 2 CPU cores with packed inputs
 
 
 def training_budget(requested: Optional[int], lengths: Sequence[int], sentences_per_batch: int,
-                    sentences: Optional[int] = None) -> Optional[int]:
+                    sentences: Optional[int] = None, pack_length: Optional[int] = None) -> Optional[int]:
     """``--max_tokens_per_batch``: None means :func:`auto_budget`, 0 means off (None: random batches)."""
     if requested == 0:
         return None
-    return requested if requested is not None else auto_budget(lengths, sentences_per_batch, sentences)
+    return requested if requested is not None else auto_budget(lengths, sentences_per_batch, sentences, pack_length)
 
 
 def evaluation_budget(requested: Optional[int]) -> Optional[int]:

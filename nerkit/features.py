@@ -90,6 +90,11 @@ class WindowSpec:
     pack_seed: int = 0  # which sentences share an input, when they are kept apart (the training seed)
     case_feature: bool = False  # token_type_ids mark the sub-words of words with an upper-case letter
 
+    @property
+    def apart_pack_length(self) -> Optional[int]:
+        """``pack_length`` when sentences are packed and kept apart, else None."""
+        return self.pack_length if self.pack_length > 0 and self.packed_position_offset is not None else None
+
 
 def resolve_max_seq_length(requested: Optional[int], tokenizer, config=None) -> int:
     """The window length to use: the request, checked against the model's limit (default: that limit, ≤ 512)."""
@@ -281,7 +286,7 @@ def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[
         words = piece_words[row]
         return [position == 0 or words[position] != words[position - 1] for position in range(len(pieces[row]))]
 
-    isolated = spec.pack_length > 0 and spec.packed_position_offset is not None
+    isolated = spec.apart_pack_length is not None
     if isolated:
         out["position_ids"] = []
         special = len(prefix) + len(suffix)
@@ -295,15 +300,17 @@ def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[
         """The columns of one whole sentence, between ``before`` and ``after`` (special tokens, or nothing)."""
         words, first = piece_words[row], first_subwords(row)
         span = range(len(pieces[row]))
-        edge = lambda value: ([value] * len(before), [value] * len(after))  # noqa: E731
-        columns = {
-            "input_ids": (before, pieces[row], after),
-            "token_type_ids": (edge(0)[0], types(row), edge(0)[1]),
-            "labels": (edge(IGNORE_INDEX)[0], sentence_labels(row, span, words, first), edge(IGNORE_INDEX)[1]),
-            "word_index": (edge(-1)[0], [words[p] if first[p] else -1 for p in span], edge(-1)[1]),
-            "word_sentence": (edge(-1)[0], [indices[row] if first[p] else -1 for p in span], edge(-1)[1]),
+
+        def around(middle: List[int], value: int) -> List[int]:
+            return [value] * len(before) + middle + [value] * len(after)
+
+        return {
+            "input_ids": before + pieces[row] + after,
+            "token_type_ids": around(types(row), 0),
+            "labels": around(sentence_labels(row, span, words, first), IGNORE_INDEX),
+            "word_index": around([words[p] if first[p] else -1 for p in span], -1),
+            "word_sentence": around([indices[row] if first[p] else -1 for p in span], -1),
         }
-        return {name: [value for part in parts for value in part] for name, parts in columns.items()}
 
     offset = spec.packed_position_offset or 0
     for run in runs:
