@@ -122,7 +122,9 @@ class DataTrainingArguments:
                   "included (inputs are shuffled, sorted within random pools of 256, cut, and the batches "
                   "shuffled). Default: per_device_train_batch_size times the mean input length, so an epoch has "
                   "about as many steps as with random batches of that many sentences (up to a quarter more: "
-                  "padding counts). 0: random batches of per_device_train_batch_size sentences, as upstream."},
+                  "padding counts); with sentences packed and kept apart (the default), whole packs holding 0.8 of that, what "
+                  "batches of one sentence per input held. 0: random batches of per_device_train_batch_size inputs, "
+                  "as upstream."},
     )
     eval_max_tokens_per_batch: Optional[int] = field(
         default=None,
