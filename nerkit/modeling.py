@@ -175,11 +175,10 @@ def resolve_input_layout(data_args, model, tokenizer, name: str, do_train: bool)
     """
     asked = (data_args.pack_length, data_args.context_size, getattr(data_args, "pack_attention", None))
     layout, offset = layout_for_model(asked, model, tokenizer, name, do_train)
-    data_args.pack_length, data_args.context_size, data_args.pack_attention = (layout.pack_length, layout.context_size,
-                                                                               layout.pack_attention)
-    config = model.config
-    config.pack_length, config.context_size, config.pack_attention = data_args.pack_length, data_args.context_size, data_args.pack_attention
-    config.packed_position_offset = offset
+    for name in ("pack_length", "context_size", "pack_attention"):
+        setattr(data_args, name, getattr(layout, name))
+        setattr(model.config, name, getattr(layout, name))
+    model.config.packed_position_offset = offset
 
 
 def layout_for_model(asked, model, tokenizer, name: str, do_train: bool):

@@ -142,7 +142,8 @@ def isolating_position_offset(model, tokenizer, candidates: Sequence[int] = (0,)
     """The first position id (of ``candidates``) with which ``model`` gives two sentences packed in one input
     the logits it gives each alone, or None when none does (the model ignores a 4D mask or position ids).
 
-    Runs three small forward passes in float32 on the model's device; the model's training mode is restored.
+    Small forward passes in float32 on the model's device (each sentence alone, then packed once per candidate
+    until one matches); the model's training mode is restored.
     """
     import torch
 
