@@ -30,7 +30,7 @@ from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import report_training_run
-from nerkit.runtime import limit_kernel_caches, use_cpu_bf16
+from nerkit.runtime import keep_freed_memory, limit_kernel_caches, use_cpu_bf16
 from nerkit.throughput import PerformanceLog, TokenCounter
 from nerkit.trainer import NerTrainer
 
@@ -43,6 +43,8 @@ def main(argv=None):
     limit_kernel_caches()  # before the first kernel runs: see nerkit/runtime.py
     parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
     model_args, data_args, training_args = parse_arguments(parser, argv)
+    if model_args.keep_freed_memory:
+        keep_freed_memory()  # before the first batch: see nerkit/runtime.py
 
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",

@@ -76,7 +76,7 @@ from nerkit.loop import (
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import report_training_run
-from nerkit.runtime import limit_kernel_caches, runs_on_cpu, use_cpu_bf16
+from nerkit.runtime import keep_freed_memory, limit_kernel_caches, runs_on_cpu, use_cpu_bf16
 from nerkit.throughput import PerformanceLog, TokenCounter
 
 logger = logging.getLogger(__name__)
@@ -124,6 +124,8 @@ def main(argv=None):
     limit_kernel_caches()  # before the first kernel runs: see nerkit/runtime.py
     parser = HfArgumentParser((ModelArguments, DataTrainingArguments, LoopArguments))
     model_args, data_args, args = parse_arguments(parser, argv)
+    if model_args.keep_freed_memory:
+        keep_freed_memory()  # before the first batch: see nerkit/runtime.py
     if not args.output_dir:
         raise NerDataError("--output_dir is required")
 

@@ -41,6 +41,7 @@ RUN_NER = os.path.join(REPOSITORY, "run_ner.py")
 UPSTREAM_LIKE = [
     "--max_tokens_per_batch", "0", "--eval_max_tokens_per_batch", "0", "--per_device_eval_batch_size", "8",
     "--no_constrained_decoding", "--context_size", "0", "--pack_length", "0", "--case_feature", "off", "--no_cpu_bf16",
+    "--no_keep_freed_memory",
 ]
 
 # (label, key in the merged results, how to show it, higher is better?)
