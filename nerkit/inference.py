@@ -344,8 +344,9 @@ def guess_input_format(path: Optional[Path], head: str) -> str:
 
     Folders and ``.csv`` follow :func:`nerkit.formats.guess_format`; ``.conll``/``.iob``/``.bio``/... are
     CoNLL; ``.json``/``.jsonl`` whose first record has a ``"text"`` string and no ``"tokens"`` are raw-text JSON
-    lines (other JSON: the data layer decides); everything else (``.txt``, stdin) is plain text, unless its
-    first non-blank character is ``{`` (JSON lines).
+    lines (other JSON: the data layer decides); everything else (``.txt``, CoNLL-2003's ``eng.testb``, stdin) is
+    JSON lines when its first non-blank character is ``{``, CoNLL when its lines are columns ending in a tag
+    (:func:`looks_like_tagged_columns`), else plain text.
     """
     from .formats import guess_format
 
@@ -364,7 +365,24 @@ def guess_input_format(path: Optional[Path], head: str) -> str:
             if first is None or (isinstance(first, dict) and isinstance(first.get("text"), str) and "tokens" not in first):
                 return "jsonl"
             return guess_format(path)
-    return "jsonl" if head.lstrip().startswith("{") else "text"
+    if head.lstrip().startswith("{"):
+        return "jsonl"
+    return "conll" if looks_like_tagged_columns(head) else "text"
+
+
+def looks_like_tagged_columns(head: str, lines: int = 200) -> bool:
+    r"""Whether every non-blank line among the first ``lines`` has two or more fields and ends in a tag.
+
+    >>> looks_like_tagged_columns("-DOCSTART- -X- -X- O\n\nEU NNP B-NP I-ORG\nrejects VBZ B-VP O\n")
+    True
+    >>> looks_like_tagged_columns("Ada Lovelace met Charles Babbage in London.\nSo it goes O\n")
+    False
+    """
+    rows = head.split("\n")
+    if len(rows) > 1 and not head.endswith("\n"):
+        rows = rows[:-1]  # the head may end inside a line
+    fields = [row.split() for row in rows[:lines] if row.strip()]
+    return bool(fields) and all(len(row) >= 2 and is_tag(row[-1]) for row in fields)
 
 
 def _first_json_record(head: str):

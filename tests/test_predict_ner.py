@@ -211,6 +211,30 @@ def test_stdout_output_and_words_only_conll_with_documents(tmp_path, model, monk
     assert records[0]["text"] == "Anna Velk left\nShe smiled" and "gold_tags" not in records[0]
 
 
+@pytest.mark.parametrize("name", ["news.testb", "train.txt", "-"])
+def test_tagged_columns_are_read_as_conll_whatever_the_name(tmp_path, model, monkeypatch, capsys, name):
+    # CoNLL-2003 ships eng.train/eng.testa/eng.testb, many corpora train.txt: read as text, every line
+    # ("EU NNP B-NP B-ORG") would become a document of its own
+    columns = (SAMPLE / "test.conll").read_text(encoding="utf-8")
+    gold = [s.tokens for s in read_sentences(SAMPLE / "test.conll")]
+    if name == "-":
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(columns.encode("utf-8"))))
+        source = "-"
+    else:
+        source = tmp_path / name
+        source.write_text(columns, encoding="utf-8")
+    out = tmp_path / "out.conll"
+    assert predict(["--model", model, "--input", source, "--output", out, "--format", "conll", "--quiet"]) == 0
+    sentences, _ = conll_sentences(out)
+    assert [words for words, _ in sentences] == gold
+    # plain text with the same name stays text: one document per line
+    if name != "-":
+        source.write_text("Anna Velk left Oakhallow.\nShe smiled O\n", encoding="utf-8")
+        assert predict(["--model", model, "--input", source, "--output", tmp_path / "out.jsonl", "--overwrite",
+                        "--quiet"]) == 0
+        assert [r["text"] for r in jsonl(tmp_path / "out.jsonl")] == ["Anna Velk left Oakhallow.", "She smiled O"]
+
+
 def test_schemes_constrained_decoding_and_dtype(tmp_path, model):
     source = tmp_path / "in.txt"
     source.write_text("\n".join(UNICODE_LINES), encoding="utf-8")
