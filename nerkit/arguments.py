@@ -49,7 +49,7 @@ class ModelArguments:
         metadata={"help": "Ask glibc's malloc to keep the memory a batch freed for the next one instead of handing it "
                   "back to the kernel and faulting it in again (17x fewer page faults, evaluation about 1.2x faster "
                   "inside a CoNLL-2003 training run). No effect on other C libraries or when you set MALLOC_*_ "
-                  "variables. --no_keep_freed_memory keeps glibc's defaults."},
+                  "variables or glibc.malloc tunables. --no_keep_freed_memory keeps glibc's defaults."},
     )
     case_feature: str = field(
         default="auto",

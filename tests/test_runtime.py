@@ -34,7 +34,7 @@ glibc_only = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ve
 
 
 def probe(mode, **environment):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
     env.update(environment, PYTHONPATH=ROOT)
     out = subprocess.run([sys.executable, "-c", PROBE, mode], env=env, capture_output=True, text=True, check=True)
     kept, returned = out.stdout.split()
@@ -51,8 +51,10 @@ def test_freed_block_is_kept_for_the_next_batch():
 
 
 @glibc_only
-def test_user_malloc_variables_are_kept():
+@pytest.mark.parametrize("setting", [{"MALLOC_MMAP_THRESHOLD_": "1048576"},
+                                     {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=1048576"}])
+def test_user_malloc_settings_are_kept(setting):
     # the user's own setting wins: under their 1 MB mmap threshold the block is mmapped and given back on free
-    kept, returned = probe("keep", MALLOC_MMAP_THRESHOLD_="1048576")
+    kept, returned = probe("keep", **setting)
     assert kept == "False"
     assert returned > 0.9
