@@ -660,7 +660,7 @@ class NerTagger:
                                         "document_id": datasets.Value("string")}),
         )
         with _datasets_progress_off():
-            tokenized = tokenize_dataset(raw, self.tokenizer, load_from_cache_file=False)
+            tokenized = tokenize_dataset(raw, self.tokenizer, uncached=True)
             features = build_features(tokenized, self.tokenizer, None, self.spec, load_from_cache_file=False)
         columns = [name for name in ("input_ids", "token_type_ids", "position_ids") if name in features.column_names]
         logits = self._logits({name: features[name] for name in columns}, sentences_per_input(features), bar)
