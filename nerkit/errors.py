@@ -2,16 +2,19 @@
 
 Every reader raises :class:`NerDataError` with the file, the line (or document and character offset) and the
 problem. Scripts wrap ``main()`` in :func:`exit_on_user_error`, which prints that one line on stderr and
-exits with status 2, without a traceback. Anything else is a bug and keeps its traceback.
+exits with status 2, without a traceback; a closed stdout (``| head``) ends the script quietly with 141, as
+for ``cat``. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Callable, Optional, TypeVar
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
 
 F = TypeVar("F", bound=Callable)
 
@@ -54,6 +57,12 @@ def exit_on_user_error(main: F) -> F:
         except NerDataError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(EXIT_USAGE)
+        except BrokenPipeError:
+            # The reader of stdout went away (``... --output - | head``): stop quietly, as ``cat`` does, with
+            # 141 = 128 + SIGPIPE; stdout goes to /dev/null so the interpreter's final flush cannot fail again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt as interrupt:
             # 130 = 128 + SIGINT, what a shell reports for Ctrl-C; a message says where a checkpoint was saved.
             print(f"interrupted: {interrupt}" if str(interrupt) else "interrupted", file=sys.stderr)

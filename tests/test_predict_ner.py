@@ -302,3 +302,17 @@ def test_python_api_and_print_entities(tmp_path, model, capsys):
     lines = example.read_text(encoding="utf-8").splitlines()
     assert all(line[:60] in printed for line in lines)
     assert len(jsonl(tmp_path / "raw.jsonl")) == len(lines)
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path, model):
+    """``--output - | head``: the reader goes away early; no traceback, status 141 as for ``cat``."""
+    import subprocess
+
+    source = tmp_path / "in.txt"
+    source.write_text("Anna Velk visited Oakhallow in June.\n" * 3000, encoding="utf-8")  # far beyond a pipe's buffer
+    command = (f"set -o pipefail; {sys.executable} predict_ner.py --model {model} --input {source} --output - "
+               "--quiet | head -c 100 > /dev/null")
+    result = subprocess.run(["bash", "-c", command], cwd=Path(__file__).resolve().parent.parent,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 141, result.stderr
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
