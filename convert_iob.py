@@ -28,7 +28,8 @@ Behaviour:
   ``text.txt`` + ``labels.txt`` pair) is converted as a single input.
 - Schemes: tags are read in ``--input_scheme`` (``auto``: detected over all the input, see
   ``nerkit.schemes.detect_scheme``), invalid sequences are repaired (counted; ``--strict`` makes the first
-  one an error) and written in ``--scheme`` (default: the input's scheme).
+  one an error) and written in ``--scheme`` (default: the input's scheme). ``--input_scheme none`` reads plain
+  labels without spans (POS tags: any label without white space), which are written as they are.
 - ``--stats`` prints a statistics table per split and writes statistics with class weights
   (``nerkit.stats.corpus_stats``) and NeMo-style ``label_ids.csv`` (one label per line, ``O`` first): in
   folder mode as ``stats.json`` and ``label_ids.csv`` inside the output folder, otherwise beside the output
@@ -57,7 +58,7 @@ from typing import Dict, List, Optional, Tuple
 from nerkit.errors import NerDataError, exit_on_user_error
 from nerkit.files import atomic_write
 from nerkit.formats import FORMATS, FormatOptions, ReadReport, guess_format, read_sentences, write_sentences
-from nerkit.schemes import convert, detect_scheme, get_scheme
+from nerkit.schemes import PLAIN, convert, corpus_labels, detect_scheme, get_scheme
 from nerkit.stats import corpus_stats, format_stats, validate
 
 # Output format guessed from the end of the output's name; first match wins (".spacy.jsonl" before ".jsonl").
@@ -99,8 +100,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="output file, or folder (folder mode, BRAT output)")
     parser.add_argument("--input_format", choices=FORMATS, help="default: guessed from the input path")
     parser.add_argument("--output_format", choices=FORMATS, help="default: guessed from the output's extension")
-    parser.add_argument("--scheme", choices=("iob2", "iob1", "bioes"), help="tagging scheme to write (default: the input's)")
-    parser.add_argument("--input_scheme", choices=("auto", "iob1", "iob2", "bioes"), default="auto", help="scheme to read the tags in (default: detected)")
+    parser.add_argument("--scheme", choices=("iob2", "iob1", "bioes", "none"), help="tagging scheme to write (default: the input's)")
+    parser.add_argument("--input_scheme", choices=("auto", "iob1", "iob2", "bioes", "none"), default="auto",
+                        help="scheme to read the tags in (default: detected); none: plain labels without spans (POS tags...), "
+                        "any label, written as they are")
     parser.add_argument("--encoding", default="utf-8", help="encoding of the input files (output is always UTF-8)")
     parser.add_argument("--strict", action="store_true", help="fail on the first invalid tag sequence instead of repairing it")
     parser.add_argument("--stats", action="store_true", help="print statistics and write stats.json and label_ids.csv")
@@ -215,6 +218,7 @@ def read_split(path: Path, args: argparse.Namespace, report: ReadReport) -> Tupl
         token_column=args.token_column,
         tag_column=args.tag_column,
         label_list=label_list,
+        plain_labels=args.input_scheme == "none",
         report=report,
     )
     return input_format, read_sentences(path, input_format, options)
@@ -223,9 +227,10 @@ def read_split(path: Path, args: argparse.Namespace, report: ReadReport) -> Tupl
 def summary_line(name: str, stats: dict, repairs: int, schemes: str) -> str:
     """``train: 14,041 sentences, 203,621 tokens, 946 documents; LOC 7,140, ...; IOB1 -> IOB2, 2 repairs``."""
     entities = ", ".join(f"{entity_type} {count:,}" for entity_type, count in stats["entities"].items()) or "no entities"
+    units = "labels" if stats.get("scheme") == PLAIN.name else "entities"
     return (
         f"{name}: {stats['sentences']:,} sentences, {stats['tokens']:,} tokens, {stats['documents']:,} documents; "
-        f"entities {entities}; {schemes}, {repairs:,} repair{'' if repairs == 1 else 's'}"
+        f"{units} {entities}; {schemes}, {repairs:,} repair{'' if repairs == 1 else 's'}"
     )
 
 
@@ -291,6 +296,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     else:
         input_scheme = get_scheme(args.input_scheme)
     output_scheme = get_scheme(args.scheme) if args.scheme else input_scheme
+    if PLAIN in (input_scheme, output_scheme) and input_scheme is not output_scheme:
+        raise NerDataError(f"plain labels have no spans: they cannot be converted to or from {args.scheme or input_scheme} "
+                           "tags (give --input_scheme none without --scheme, or --scheme none)")
     repairs: Dict[str, dict] = {}
     for split, sentences in corpora.items():
         fixed, validation = validate(sentences, scheme=input_scheme, strict=args.strict, path=inputs[split])
@@ -302,15 +310,14 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     # 5. Statistics (on what is written, so in the output scheme).
     tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
-    types = sorted({tag[2:] for sentences in corpora.values() for s in sentences for tag in s.ner_tags if tag != "O"})
-    label_list = output_scheme.labels(types)
+    label_list = corpus_labels((tag for sentences in corpora.values() for s in sentences for tag in s.ner_tags), output_scheme)
     stats = {
         split: corpus_stats(sentences, tokenizer=tokenizer, scheme=output_scheme, label_list=label_list)
         for split, sentences in corpora.items()
     }
 
     # 6. Write: all outputs staged, then moved into place together.
-    write_options = FormatOptions(report=report)
+    write_options = FormatOptions(report=report, plain_labels=output_scheme is PLAIN)
     root = output_path if folder_mode else output_path.parent
     with Staging(root) as staging:
         try:
@@ -319,7 +326,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             if needs_label_ids:
                 from nerkit.formats.text_labels import write_label_ids
 
-                write_label_ids(label_list, staging.path(side_files["label_ids"]))
+                write_label_ids(label_list, staging.path(side_files["label_ids"]), plain=output_scheme is PLAIN)
         except NerDataError as error:
             raise staging.unstage(error) from None
         if args.stats:

@@ -30,7 +30,9 @@ the text with ``[TAG]`` after each word not tagged ``O`` (NeMo style), spacing k
 
 Tags are in the model's scheme (IOB2 for models trained here), or in the input's scheme for word-level
 input with tags (as ``run_ner.py`` writes predictions), or in ``--scheme``; either way they are the valid
-sequence of the predicted entities. An existing ``--output`` is never replaced without ``--overwrite``; the
+sequence of the predicted entities. A model of plain labels (POS tags, trained with ``--tagging_scheme none``)
+writes its labels as they are, reads the input's tags as plain labels, and lists each labelled word as an
+"entity" of one word. An existing ``--output`` is never replaced without ``--overwrite``; the
 file is written atomically (an error leaves no partial file). User errors print one line and exit with 2.
 """
 
@@ -44,7 +46,9 @@ import time
 from pathlib import Path
 
 from nerkit.errors import NerDataError, exit_on_user_error
-from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
+from nerkit.inference import (DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, model_scheme,
+                              read_documents)
+from nerkit.schemes import PLAIN
 
 logger = logging.getLogger("predict_ner")
 
@@ -148,7 +152,9 @@ def main(argv=None) -> int:
     check_output(args.output, args.overwrite)
 
     started = time.perf_counter()
-    loaded = read_documents(args.input, args.input_format, args.document, args.encoding)
+    # A model of plain labels (POS tags...) reads the input's tags as plain labels too.
+    plain = model_scheme(args.model, args.trust_remote_code) is PLAIN
+    loaded = read_documents(args.input, args.input_format, args.document, args.encoding, plain_labels=plain)
     with quiet_transformers(args.quiet):
         tagger = NerTagger.load(args.model, device=args.device, dtype=args.dtype,
                                 trust_remote_code=args.trust_remote_code, batch_size=args.batch_size,
@@ -185,7 +191,8 @@ def main(argv=None) -> int:
             print("\n".join(shown))
     if not args.quiet:
         seconds = time.perf_counter() - loaded_at
-        print(f"{entity_count} entities in {len(loaded.documents)} documents ({loaded.word_count} words) in "
+        units = "labelled words" if tagger.scheme is PLAIN else "entities"
+        print(f"{entity_count} {units} in {len(loaded.documents)} documents ({loaded.word_count} words) in "
               f"{seconds:.1f} s, {loaded.word_count / max(seconds, 1e-9):,.0f} words/s "
               f"(reading and loading {loaded_at - started:.1f} s)"
               + ("" if args.output == "-" else f" -> {args.output}"), file=sys.stderr)

@@ -65,7 +65,11 @@ class ModelArguments:
 class DataTrainingArguments:
     """What data to read and how to turn it into features (upstream names, plus ours after the marker)."""
 
-    task_name: Optional[str] = field(default="ner", metadata={"help": "The task (ner, pos, chunk...)."})
+    task_name: Optional[str] = field(
+        default="ner",
+        metadata={"help": "The task (ner, pos, chunk...): picks a hub dataset's {task_name}_tags column; pos also "
+                  "means --tagging_scheme none unless one is given."},
+    )
     dataset_name: Optional[str] = field(
         default=None, metadata={"help": "A hub dataset id, or a local folder holding train/dev/test files."}
     )
@@ -107,7 +111,10 @@ class DataTrainingArguments:
         default=None, metadata={"help": "Comma-separated label names for data with integer tags."}
     )
     tagging_scheme: str = field(
-        default="auto", metadata={"help": "Scheme of the input tags: auto, iob1, iob2 or bioes."}
+        default="auto",
+        metadata={"help": "Scheme of the input tags: auto, iob1, iob2, bioes, or none for labels without spans "
+                  "(POS tags...): any label, scored per word (accuracy, per-label precision/recall/F1), decoded "
+                  "by argmax. Default with --task_name pos: none."},
     )
     strict: bool = field(
         default=False,
@@ -173,11 +180,26 @@ class DataTrainingArguments:
                   "Ctrl-C stops at once."},
     )
 
+    @property
+    def plain_labels(self) -> bool:
+        """Tags are plain labels with no spans (``--tagging_scheme none``)."""
+        return self.tagging_scheme == "none"
+
     def __post_init__(self):
         if self.dataset_name is None and not (self.train_file or self.validation_file or self.test_file):
             raise NerDataError("need --dataset_name or at least one of --train_file/--validation_file/--test_file")
         if self.task_name:
             self.task_name = self.task_name.lower()
+        self.tagging_scheme = self.tagging_scheme.lower()
+        if self.tagging_scheme == "auto" and self.task_name == "pos":
+            self.tagging_scheme = "none"  # part-of-speech tags have no spans (upstream's --task_name pos)
+        if self.tagging_scheme != "auto":
+            from .schemes import PLAIN, get_scheme
+
+            try:
+                self.tagging_scheme = "none" if get_scheme(self.tagging_scheme) is PLAIN else self.tagging_scheme
+            except ValueError as error:
+                raise NerDataError(f"--tagging_scheme: {error}") from None
         if self.stride is not None and self.stride < 0:
             raise NerDataError(f"--stride must be >= 0, got {self.stride}")
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):

@@ -17,7 +17,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .corpus import Sentence, number_sentences
 from .errors import NerDataError
 from .formats import FormatOptions, ReadReport, read_sentences
-from .schemes import IOB2, TaggingScheme, detect_scheme, first_violation, get_scheme, is_tag
+from .schemes import IOB2, PLAIN, TaggingScheme, detect_scheme, first_violation, get_scheme
+from .formats.conll import bad_tag_message, is_label
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def format_options(data_args, report: Optional[ReadReport] = None) -> FormatOpti
         tokens_field=data_args.text_column_name,
         tags_field=data_args.label_column_name,
         label_list=data_args.label_list.split(",") if data_args.label_list else None,
+        plain_labels=getattr(data_args, "plain_labels", False),
         report=report or ReadReport(),
     )
 
@@ -140,10 +142,15 @@ def _input_scheme(name: str, raw: Dict[str, List[Sentence]]) -> TaggingScheme:
 
 
 def _to_iob2(sentences: List[Sentence], scheme: TaggingScheme, strict: bool, source: str):
-    """Convert to IOB2 in place; count tags that changed meaning-preserving repairs."""
+    """Convert to IOB2 in place; count tags that changed meaning-preserving repairs. Plain labels stay as
+    they are (every sequence of them is valid)."""
     from .schemes import convert, repair
 
     repairs = 0
+    if scheme is PLAIN:
+        for sentence in sentences:
+            sentence.extra["gold_tags"] = list(sentence.ner_tags)
+        return sentences, repairs
     for sentence in sentences:
         if strict:
             index = first_violation(sentence.ner_tags, scheme)
@@ -252,6 +259,7 @@ def sentences_from_hf(dataset, data_args, source: str) -> Tuple[List[Sentence], 
     else:
         names = None
     has_documents = "document_id" in columns
+    plain = getattr(data_args, "plain_labels", False)
     sentences = []
     for row_index, row in enumerate(dataset):
         tags = row[label_column]
@@ -260,9 +268,9 @@ def sentences_from_hf(dataset, data_args, source: str) -> Tuple[List[Sentence], 
                 tags = [names[t] for t in tags]
             except IndexError:
                 raise NerDataError(f"row {row_index}: tag id out of range of the {len(names)} label names", where=source) from None
-        bad = next((t for t in tags if not is_tag(t)), None)
+        bad = next((t for t in tags if not is_label(t, plain)), None)
         if bad is not None:
-            raise NerDataError(f"row {row_index}: {bad!r} is not a tag", where=source)
+            raise NerDataError(f"row {row_index}: {bad_tag_message(bad, plain)}", where=source)
         if len(tags) != len(row[text_column]):
             raise NerDataError(f"row {row_index}: {len(row[text_column])} words but {len(tags)} tags", where=source)
         if not row[text_column]:
@@ -294,6 +302,12 @@ def load_requested_splits(data_args, model_args, do_train: bool, do_eval: bool, 
     splits = [split for split, (_, on) in wanted.items() if on]
     if not splits:
         raise NerDataError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
+    if data_args.tagging_scheme == "auto" and model_args is not None:
+        from .modeling import has_plain_labels
+
+        if has_plain_labels(model_args):
+            logger.info(f"{model_args.model_name_or_path} has plain labels: reading the data's tags as plain labels")
+            data_args.tagging_scheme = "none"
     loaded = load_data(data_args, model_args, splits=splits)
     for split in splits:
         if split not in loaded.splits:

@@ -6,7 +6,8 @@ returns log-probabilities per word. It is vectorised over the whole split (NumPy
 word of every sentence got exactly one prediction.
 
 :func:`viterbi` finds the best label sequence that a tagging scheme allows (no ``I-X`` after ``O`` or after
-another type in IOB2), sentences batched by length.
+another type in IOB2), sentences batched by length; plain labels (no spans) allow every sequence, so they are
+decoded by argmax.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .schemes import BIOES, IOB2, TaggingScheme, split_tag
+from .schemes import PLAIN, TaggingScheme, scheme_of_labels
 
 
 def ragged_column(features, column: str) -> Tuple[np.ndarray, np.ndarray]:
@@ -79,11 +80,6 @@ def word_log_probs(logits: np.ndarray, features, sentence_lengths: Sequence[int]
     return np.split(chosen, np.cumsum(lengths)[:-1])
 
 
-def scheme_of_labels(labels: Sequence[str]) -> TaggingScheme:
-    """BIOES when the label set has E-/S- labels, else IOB2 (the scheme models are trained in)."""
-    return BIOES if any(split_tag(label)[0] in ("E", "S") for label in labels) else IOB2
-
-
 def transition_masks(labels: Sequence[str], scheme: Optional[TaggingScheme] = None):
     """Boolean (start, transitions, end) masks of what ``scheme`` allows between these labels."""
     scheme = scheme or scheme_of_labels(labels)
@@ -129,7 +125,7 @@ def viterbi(scores: Sequence[np.ndarray], labels: Sequence[str], batch_size: int
 def decode(scores: Sequence[np.ndarray], id2label: Dict[int, str], constrained: bool = False) -> Tuple[List[List[str]], List[np.ndarray]]:
     """Tags per word and the probability of each chosen tag."""
     labels = [id2label[index] for index in range(len(id2label))]
-    if constrained:
+    if constrained and scheme_of_labels(labels) is not PLAIN:  # plain labels allow every sequence
         ids = viterbi(scores, labels)
     else:
         ids = [sentence.argmax(axis=-1) if len(sentence) else np.zeros(0, dtype=np.int64) for sentence in scores]

@@ -14,10 +14,10 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from . import metrics
-from .decoding import decode, pad_logits, scheme_of_labels, word_log_probs
+from .decoding import decode, pad_logits, word_log_probs
 from .files import atomic_write
 from .predictions import write_conll, write_jsonl
-from .schemes import convert
+from .schemes import PLAIN, convert, scheme_of_labels
 
 
 class WordLevelEvaluator:
@@ -87,7 +87,10 @@ def save_split_outputs(output_dir: str, prefix: str, evaluator: WordLevelEvaluat
     if write_predictions:
         raw = evaluator.raw_split
         model_scheme = scheme_of_labels(list(evaluator.id2label.values()))
-        predicted = [convert(tags, model_scheme, input_scheme) for tags in evaluator.tags]
+        if PLAIN in (model_scheme, input_scheme):  # plain labels are written as the model has them
+            predicted = evaluator.tags
+        else:
+            predicted = [convert(tags, model_scheme, input_scheme) for tags in evaluator.tags]
         name = "predictions" if prefix == "predict" else f"{prefix}_predictions"
         documents, gold = raw["document_id"], raw["gold_tags"]
         write_conll(os.path.join(output_dir, f"{name}.conll"), raw["tokens"], predicted, gold, documents)

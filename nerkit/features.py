@@ -18,9 +18,10 @@ Each input row carries ``word_index`` (the word of its sentence whose *first* su
 position, else -1), ``word_sentence`` (that sentence's row in the raw split, else -1) and ``sentence_id``
 (the row of the input's first sentence), which is all decoding needs to give every word exactly one
 prediction. Labels sit on first sub-words; other sub-words get -100, or with ``label_all_tokens``
-the word's label with ``B-`` turned into ``I-``. With ``case_feature``, ``token_type_ids`` is 1 on the sub-words
-of words that have an upper-case letter, 0 elsewhere: an uncased tokenizer maps "Apple" and "apple" to the same
-ids, and casing is among the strongest cues for names (+1.8 test F1 on CoNLL-2003 with uncased MiniLM).
+the word's label with ``B-`` turned into ``I-`` (plain labels stay as they are). With ``case_feature``,
+``token_type_ids`` is 1 on the sub-words of words that have an upper-case letter, 0 elsewhere: an uncased
+tokenizer maps "Apple" and "apple" to the same ids, and casing is among the strongest cues for names (+1.8
+test F1 on CoNLL-2003 with uncased MiniLM).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import NerDataError
 from .packing import pack_document_runs, plan_packs
+from .schemes import PLAIN, scheme_of_labels
 
 logger = logging.getLogger(__name__)
 
@@ -270,8 +272,9 @@ def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[
     pieces, piece_words, tags, documents = batch["piece_ids"], batch["piece_words"], batch["ner_tags"], batch["document_id"]
     b_to_i = {}
     if label2id is not None and spec.label_all_tokens:
+        spans = scheme_of_labels(label2id) is not PLAIN
         for label in label2id:
-            inside = "I-" + label[2:] if label.startswith("B-") else label
+            inside = "I-" + label[2:] if spans and label.startswith("B-") else label
             b_to_i[label2id[label]] = label2id.get(inside, label2id[label])
     out = {"input_ids": [], "attention_mask": [], "labels": [], "word_index": [], "sentence_id": [], "word_sentence": []}
     if spec.case_feature:

@@ -47,7 +47,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 import numpy as np
 
 from .errors import NerDataError
-from .schemes import detect_scheme, get_scheme, get_spans, is_tag
+from .schemes import PLAIN, detect_scheme, get_scheme, get_spans, is_plain_label, is_tag
 from .words import Word, tokenize_text
 
 logger = logging.getLogger(__name__)
@@ -399,11 +399,12 @@ def _first_json_record(head: str):
 
 
 def read_documents(source, input_format: str = "auto", whole_document: bool = False, encoding: str = "utf-8",
-                   options=None) -> LoadedInput:
+                   options=None, plain_labels: bool = False) -> LoadedInput:
     """Documents of a file, a folder or ``"-"`` (stdin), in any input format (see :func:`guess_input_format`).
 
     Raw text (``text``, ``jsonl``) is split into words and sentences by :mod:`nerkit.words`; the word-level
-    formats of :mod:`nerkit.formats` are read with their gold tags (CoNLL with a single column: words only).
+    formats of :mod:`nerkit.formats` are read with their gold tags (CoNLL with a single column: words only),
+    which are plain labels (any label, scheme ``PLAIN``) with ``plain_labels`` (for a model of plain labels).
     Raises :class:`NerDataError` when the input holds no word at all.
     """
     from .files import read_text
@@ -433,7 +434,7 @@ def read_documents(source, input_format: str = "auto", whole_document: bool = Fa
     elif input_format == "conll" and text is not None and _single_column(text.split("\n")):
         documents = _words_only_conll(text.split("\n"))
     else:
-        options = options or FormatOptions(encoding=encoding)
+        options = options or FormatOptions(encoding=encoding, plain_labels=plain_labels)
         with _spooled(path, text, input_format) as readable:
             try:
                 sentences = read_sentences(readable, input_format, options)
@@ -442,7 +443,7 @@ def read_documents(source, input_format: str = "auto", whole_document: bool = Fa
                     raise
                 raise NerDataError(error.message, path=name, line=error.line, where=error.where) from None
         documents = sentence_documents(sentences)
-        gold_scheme = detect_scheme(tags for document in documents for tags in document.gold)
+        gold_scheme = PLAIN if options.plain_labels else detect_scheme(tags for document in documents for tags in document.gold)
     loaded = LoadedInput(documents, input_format, gold_scheme)
     if not loaded.word_count:
         raise NerDataError("no text to predict on (empty input)", path=name)
@@ -538,15 +539,30 @@ def _check_model_location(name: str) -> str:
 
 
 def model_labels(config) -> List[str]:
-    """The model's labels in id order; an error when they are not NER tags (an untrained head's ``LABEL_0``)."""
+    """The model's labels in id order: NER tags, or plain labels (POS tags...); an error for an untrained
+    head's ``LABEL_0``..."""
+    from .labels import pretrained_labels
+
     labels = [config.id2label[index] for index in range(config.num_labels)]
-    bad = [label for label in labels if not is_tag(label)]
-    if bad:
+    bad = [label for label in labels if not is_plain_label(label)]
+    if pretrained_labels(config) is None or bad:
+        shown = bad or labels
         raise NerDataError(
-            f"the model's labels are not NER tags ({', '.join(map(repr, bad[:3]))}): --model needs a token classifier "
-            "trained for NER, whose config.json maps ids to O, B-TYPE, I-TYPE ..."
+            f"the model's labels are not NER tags or other trained labels ({', '.join(map(repr, shown[:3]))}): --model "
+            "needs a token classifier trained for NER (or another tagging task), whose config.json maps ids to O, "
+            "B-TYPE, I-TYPE ... (or NN, VB ...)"
         )
     return labels
+
+
+def model_scheme(model: str, trust_remote_code: bool = False):
+    """The tagging scheme of a trained model's labels (IOB2, BIOES or plain), read from its config alone."""
+    from .arguments import ModelArguments
+    from .modeling import load_config
+    from .schemes import scheme_of_labels
+
+    model_args = ModelArguments(model_name_or_path=_check_model_location(str(model)), trust_remote_code=trust_remote_code)
+    return scheme_of_labels(model_labels(load_config(model_args)))
 
 
 class NerTagger:
@@ -562,7 +578,7 @@ class NerTagger:
                  pack_attention: Optional[str] = None):
         import torch
 
-        from .decoding import scheme_of_labels
+        from .schemes import scheme_of_labels
         from .features import WindowSpec, check_window_spec, resolve_max_seq_length
         from .modeling import layout_for_model
 
@@ -611,6 +627,8 @@ class NerTagger:
         from tqdm.auto import tqdm
 
         target = get_scheme(output_scheme) if output_scheme is not None else self.scheme
+        if PLAIN in (target, self.scheme) and target is not self.scheme:
+            raise NerDataError(f"the model's labels are {self.scheme} and cannot be written as {target} tags")
         total = sum(len(document.sentences) for document in documents)
         with tqdm(total=total, unit="sentence", desc="Predicting", disable=not progress or not total,
                   dynamic_ncols=True) as bar:

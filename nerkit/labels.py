@@ -19,14 +19,16 @@ from .schemes import IOB2, entity_types
 _DEFAULT_NAME = re.compile(r"^LABEL_\d+$")
 
 
-def labels_from_data(tag_lists: Iterable[Sequence[str]], declared: Optional[Sequence[str]] = None) -> List[str]:
+def labels_from_data(tag_lists: Iterable[Sequence[str]], declared: Optional[Sequence[str]] = None,
+                     plain: bool = False) -> List[str]:
     """The IOB2 label list for every type seen in the data (both prefixes of each, so none is missing), in
     upstream's order: the same label ids as upstream's model, and so the same classifier initialisation (with
     upstream's batching, our run reproduces upstream's F1 on CoNLL-2003 exactly).
 
     Upstream's order is sorted for file data, and the dataset's own for a hub dataset's ``ClassLabel``
     (``declared``): the model's label ids are then the dataset's tag ids. That order is kept when it names
-    every label needed, in IOB2, once; otherwise (BIOES names, say) the sorted list.
+    every label needed, in IOB2, once; otherwise (BIOES names, say) the sorted list. Plain labels (``plain``,
+    no spans) are the labels seen, or the declared ones when those name each seen label once.
 
     >>> labels_from_data([["B-PER", "O"], ["B-LOC", "I-LOC"]])
     ['B-LOC', 'B-PER', 'I-LOC', 'I-PER', 'O']
@@ -34,10 +36,16 @@ def labels_from_data(tag_lists: Iterable[Sequence[str]], declared: Optional[Sequ
     ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC']
     >>> labels_from_data([["B-PER", "O"]], declared=["O", "S-PER", "B-PER", "I-PER", "E-PER"])
     ['B-PER', 'I-PER', 'O']
+    >>> labels_from_data([["NNP", "VBZ"], ["DT", "NN"]], plain=True)
+    ['DT', 'NN', 'NNP', 'VBZ']
     """
     seen = set()
     for tags in tag_lists:
         seen.update(tags)
+    if plain:
+        if declared and len(set(declared)) == len(declared) and seen <= set(declared):
+            return list(declared)
+        return sorted(seen)
     if declared:
         needed = set(IOB2.labels(entity_types(seen | set(declared))))
         if len(set(declared)) == len(declared) and set(declared) == needed:

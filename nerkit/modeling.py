@@ -49,6 +49,19 @@ def load_config(model_args, **overrides):
         raise _missing_model(name) or NerDataError(f"cannot load a model config from {name!r}: {_first_line(error)}") from None
 
 
+def has_plain_labels(model_args) -> bool:
+    """Whether the model is a token classifier already trained on plain labels (POS tags...), whose data must
+    then be read as plain labels too; False when its config cannot be read (loading the model says why)."""
+    from .labels import pretrained_labels
+    from .schemes import PLAIN, scheme_of_labels
+
+    try:
+        labels = pretrained_labels(load_config(model_args))
+    except NerDataError:
+        return False
+    return labels is not None and scheme_of_labels(labels) is PLAIN
+
+
 def _missing_model(name: str):
     """A plain error for a local model folder that is not there or holds no config.json (the hub's own message
     for these talks about repo ids), or None when ``name`` may be a hub id."""
@@ -114,7 +127,7 @@ def load_for_token_classification(model_args, data_args, raw_datasets, do_train:
     from .labels import labels_from_data, resolve_labels
 
     data_labels = labels_from_data((tags for split in raw_datasets.values() for tags in split["ner_tags"]),
-                                   declared_labels)
+                                   declared_labels, plain=getattr(data_args, "plain_labels", False))
     label_list = resolve_labels(data_labels if do_train else None, load_config(model_args),
                                 model_args.ignore_mismatched_sizes, model_args.model_name_or_path)
     config = label_config(model_args, label_list, data_args.task_name)

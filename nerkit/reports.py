@@ -24,7 +24,8 @@ predicted entity with no gold entity of the same boundaries is *spurious*. Parti
 are therefore one missed plus one spurious (the exact-match rule of the CoNLL metrics: row totals are the
 gold counts, column totals the predicted counts, so recall = diagonal / row total and precision =
 diagonal / column total per type, as seqeval reports); how many missed entities overlap a spurious one
-(boundary errors) is counted separately.
+(boundary errors) is counted separately. Plain labels (POS tags...) make every labelled word an entity of its
+own (``get_spans``), so the same table is the word-level confusion of labels, and the card says so.
 
 >>> confusion = entity_confusion([["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "O", "O", "B-ORG"]])
 >>> confusion.count("LOC", "ORG"), confusion.count("PER", MISSED), confusion.count(SPURIOUS, "PER"), confusion.boundary_errors
@@ -45,7 +46,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .files import atomic_write
-from .schemes import get_spans
+from .schemes import PLAIN, entity_types, get_spans, scheme_of_labels
 
 logger = logging.getLogger(__name__)
 
@@ -326,27 +327,31 @@ def model_card(run_info: Mapping, eval_scores: Optional[Mapping] = None, files: 
     script = run_info.get("script") or "run_ner.py"
     split = run_info.get("split") or "validation"
     labels = list(run_info.get("labels") or [])
-    types = sorted({label[2:] for label in labels if label != "O"})
+    plain = _plain_labels(labels)
+    types = entity_types(labels)
     output_dir = str(run_info.get("output_dir") or ".")
     front = ["---", "library_name: transformers", "pipeline_tag: token-classification",
-             "tags:", "- token-classification", "- ner", "- nerkit"]
+             "tags:", "- token-classification"] + ([] if plain else ["- ner"]) + ["- nerkit"]
     if _looks_like_hub_id(base):
         front.append(f"base_model: {base}")
     front.append("---")
 
-    out = front + ["", f"# {Path(output_dir).name or 'NER model'}: named-entity recognition", ""]
+    task = "token classification" if plain else "named-entity recognition"
+    out = front + ["", f"# {Path(output_dir).name or 'NER model'}: {task}", ""]
     data = run_info.get("data") or {}
     trained = "train" in data or bool(run_info.get("train_metrics")) or bool(learning_curve_points(log_history)[0])
     what = f"A token classifier fine-tuned from `{base}`" if trained else f"An evaluation of the token classifier `{base}`"
-    out.append(f"{what} with `{script}` (nerkit) to tag {', '.join(types) if types else 'entities'}"
-               + (f" in {run_info['input_scheme']} data" if run_info.get("input_scheme") else "")
+    target = f"label words with {len(types)} plain labels (no spans)" if plain else \
+        f"tag {', '.join(types) if types else 'entities'}" + (f" in {run_info['input_scheme']} data" if run_info.get("input_scheme") else "")
+    out.append(f"{what} with `{script}` (nerkit) to {target}"
                + (f"; labels: {', '.join(f'`{label}`' for label in labels)}." if labels else "."))
     out.append("")
 
     out += ["## Results", ""]
     if eval_scores:
-        out += [f"Entity-level scores on the **{split}** split (seqeval, exact boundaries and type, one prediction "
-                "per word):", "", metrics_table(eval_scores), ""]
+        how = ("each word scored on its own label; micro averages over every label but O, equal to the accuracy "
+               "when no word is O" if plain else "seqeval, exact boundaries and type, one prediction per word")
+        out += [f"{_level(plain)} scores on the **{split}** split ({how}):", "", metrics_table(eval_scores), ""]
     else:
         out += ["The run evaluated nothing (no validation or test split).", ""]
     for other_split, scores in (run_info.get("other_scores") or {}).items():
@@ -371,15 +376,17 @@ def model_card(run_info: Mapping, eval_scores: Optional[Mapping] = None, files: 
     if "per_type_f1.png" in files:
         out += [f"![Precision, recall and F1 per type ({split})](per_type_f1.png)", ""]
     if confusion is not None:
-        out += ["### Errors", "", f"Entity-level confusion on the {split} split (`confusion.txt`): rows are gold "
-                "types, columns the predicted entity with exactly the same boundaries.", "", "```",
+        columns = "the label predicted for the same word" if plain else "the predicted entity with exactly the same boundaries"
+        out += ["### Errors", "", f"{_level(plain)} confusion on the {split} split (`confusion.txt`): rows are gold "
+                f"{'labels' if plain else 'types'}, columns {columns}.", "", "```",
                 confusion.to_text().rstrip("\n"), "```", ""]
         if "confusion.png" in files:
-            out += ["![Entity-level confusion](confusion.png)", ""]
+            out += [f"![{_level(plain)} confusion](confusion.png)", ""]
 
     if data:
         out += ["## Data", "", _data_table(data), "",
-                "Entities are counted as IOB2 spans; words are the data's own tokens.", ""]
+                ("Entities are words counted per label" if plain else "Entities are counted as IOB2 spans")
+                + "; words are the data's own tokens.", ""]
 
     hyper = run_info.get("hyperparameters") or {}
     if hyper:
@@ -468,21 +475,31 @@ def write_training_reports(output_dir, log_history: Sequence[Mapping] = (), eval
             written[name] = path
 
     keep("learning_curve.png", plot_learning_curve(log_history, folder / "learning_curve.png"))
+    plain = _plain_labels(run_info.get("labels") or [])
     if eval_scores:
         keep("per_type_f1.png", plot_per_type(eval_scores.get("per_type") or {}, folder / "per_type_f1.png",
-                                              title=f"Scores per entity type ({split})"))
+                                              title=f"Scores per {'label' if plain else 'entity type'} ({split})"))
     confusion = None
     if gold_tags is not None and predicted_tags is not None:
         confusion = entity_confusion(gold_tags, predicted_tags)
         with atomic_write(folder / "confusion.txt") as stream:
-            stream.write(confusion.to_text(f"Entity-level confusion ({split})"))
+            stream.write(confusion.to_text(f"{_level(plain)} confusion ({split})"))
         written["confusion.txt"] = folder / "confusion.txt"
-        keep("confusion.png", plot_confusion(confusion, folder / "confusion.png", title=f"Entity-level confusion ({split})"))
+        keep("confusion.png", plot_confusion(confusion, folder / "confusion.png", title=f"{_level(plain)} confusion ({split})"))
     names = [name for name in FILES if name in written] + ["README.md"]
     with atomic_write(folder / "README.md") as stream:
         stream.write(model_card(run_info, eval_scores, names, confusion, log_history))
     written["README.md"] = folder / "README.md"
     return written
+
+
+def _plain_labels(labels: Sequence[str]) -> bool:
+    """A model of plain labels (POS tags...): its entities are single labelled words."""
+    return bool(labels) and scheme_of_labels(labels) is PLAIN
+
+
+def _level(plain: bool) -> str:
+    return "Word-level" if plain else "Entity-level"
 
 
 def _plain(value):

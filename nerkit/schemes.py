@@ -1,9 +1,17 @@
-"""Tagging schemes: IOB1, IOB2 (BIO) and BIOES, as small classes over one shared notion of a span.
+"""Tagging schemes: IOB1, IOB2 (BIO) and BIOES, as small classes over one shared notion of a span, and
+plain labels (POS tags and other classes with no spans) as a scheme of their own.
 
 A tag is ``O`` or ``P-TYPE`` with ``P`` one of ``B I E S`` (upper case) and a non-empty type, which may itself
 contain dashes (``B-creative-work``). Every scheme decodes any tag sequence the way conlleval does, so
 ``I-X`` after ``O`` still opens an entity; re-encoding the decoded spans gives the valid sequence, and the
 number of tags that changed is the number of *repairs*.
+
+A plain label (``NNP``, ``PRP$``, ``-LRB-``: any non-empty string without white space) is a one-word unit of
+its own, so everything that counts spans counts labelled words for it (``get_spans``), and ``PLAIN`` encodes
+and decodes without changing a label:
+
+>>> get_spans(["NNP", "VBZ", "O"])
+[('NNP', 0, 1), ('VBZ', 1, 2)]
 
 >>> IOB2.encode([("PER", 0, 2), ("LOC", 3, 4)], 4)
 ['B-PER', 'I-PER', 'O', 'B-LOC']
@@ -44,8 +52,18 @@ def is_tag(tag: str) -> bool:
     return True
 
 
+def is_plain_label(label) -> bool:
+    """A label for ``--tagging_scheme none``: any non-empty string with no white space in it.
+
+    >>> is_plain_label("PRP$"), is_plain_label("B-PER"), is_plain_label("two words"), is_plain_label("")
+    (True, True, False, False)
+    """
+    return isinstance(label, str) and bool(label) and label.split() == [label]
+
+
 def get_spans(tags: Sequence[str]) -> List[Span]:
-    """Entity spans of any tag sequence, read the tolerant conlleval way (works for every scheme).
+    """Entity spans of any tag sequence, read the tolerant conlleval way (works for every scheme); a plain
+    label (not a tag) is a one-word span of its own.
 
     >>> get_spans(["B-PER", "I-PER", "B-PER", "O", "I-LOC", "E-LOC", "S-ORG"])
     [('PER', 0, 2), ('PER', 2, 3), ('LOC', 4, 6), ('ORG', 6, 7)]
@@ -55,7 +73,10 @@ def get_spans(tags: Sequence[str]) -> List[Span]:
     current: Optional[str] = None
     previous_prefix = "O"
     for index, tag in enumerate(tags):
-        prefix, entity_type = split_tag(tag)
+        try:
+            prefix, entity_type = split_tag(tag)
+        except ValueError:
+            prefix, entity_type = "S", tag  # a plain label
         begins = prefix in ("B", "S") or (
             prefix in ("I", "E") and (previous_prefix in ("O", "E", "S") or entity_type != current)
         )
@@ -165,8 +186,32 @@ class _BIOES(TaggingScheme):
         return previous_open and previous[2:] == tag[2:]
 
 
-IOB1, IOB2, BIOES = _IOB1(), _IOB2(), _BIOES()
-SCHEMES: Dict[str, TaggingScheme] = {"iob1": IOB1, "iob2": IOB2, "bio": IOB2, "bioes": BIOES, "iobes": BIOES}
+class _Plain(TaggingScheme):
+    """Labels with no spans (part-of-speech tags, say): each word's label stands alone, every sequence is
+    valid, and ``O`` (if the label set has it) is just another label that counts as no unit."""
+
+    name = "plain"
+
+    def encode(self, spans, length):
+        tags = ["O"] * length
+        for label, start, end in spans:
+            tags[start:end] = [label] * (end - start)
+        return tags
+
+    def decode(self, tags):
+        return [(tag, index, index + 1) for index, tag in enumerate(tags) if tag != "O"]
+
+    def labels(self, entity_types):
+        return sorted(set(entity_types))
+
+    def allowed(self, previous, tag):
+        return True
+
+
+IOB1, IOB2, BIOES, PLAIN = _IOB1(), _IOB2(), _BIOES(), _Plain()
+SCHEMES: Dict[str, TaggingScheme] = {
+    "iob1": IOB1, "iob2": IOB2, "bio": IOB2, "bioes": BIOES, "iobes": BIOES, "none": PLAIN, "plain": PLAIN,
+}
 
 
 def get_scheme(name) -> TaggingScheme:
@@ -175,12 +220,18 @@ def get_scheme(name) -> TaggingScheme:
     try:
         return SCHEMES[str(name).lower()]
     except KeyError:
-        raise ValueError(f"unknown tagging scheme {name!r} (choose from iob1, iob2, bioes)") from None
+        raise ValueError(f"unknown tagging scheme {name!r} (choose from iob1, iob2, bioes, none)") from None
 
 
 def convert(tags: Sequence[str], source, target) -> List[str]:
-    """Re-encode ``tags`` (read in ``source``) in ``target``; invalid input is repaired on the way."""
-    return get_scheme(target).encode(get_scheme(source).decode(tags), len(tags))
+    """Re-encode ``tags`` (read in ``source``) in ``target``; invalid input is repaired on the way. Plain
+    labels have no spans to re-encode: they go through unchanged, and span tags do not become plain ones."""
+    source, target = get_scheme(source), get_scheme(target)
+    if PLAIN in (source, target):
+        if source is not target:
+            raise ValueError(f"cannot convert between plain labels and {target if source is PLAIN else source} tags")
+        return list(tags)
+    return target.encode(source.decode(tags), len(tags))
 
 
 def repair(tags: Sequence[str], scheme) -> Tuple[List[str], int]:
@@ -227,5 +278,30 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> TaggingScheme:
 
 
 def entity_types(tags: Iterable[str]) -> List[str]:
-    """Sorted entity types named by a collection of tags."""
-    return sorted({split_tag(tag)[1] for tag in tags if tag != "O"})
+    """Sorted entity types named by a collection of tags (a plain label is its own type)."""
+    return sorted({label for tag in tags if tag != "O" for label, _, _ in get_spans([tag])})
+
+
+def corpus_labels(tags: Iterable[str], scheme) -> List[str]:
+    """Every label ``scheme`` uses for the types these tags name, ``O`` first (plain labels: the labels seen,
+    with ``O`` only when it is among them).
+
+    >>> corpus_labels(["B-PER", "O"], IOB2), corpus_labels(["NN", "DT", "NN"], PLAIN)
+    (['O', 'B-PER', 'I-PER'], ['DT', 'NN'])
+    """
+    tags = set(tags)
+    labels = get_scheme(scheme).labels(entity_types(tags))
+    return ["O"] + labels if get_scheme(scheme) is PLAIN and "O" in tags else labels
+
+
+def scheme_of_labels(labels: Iterable[str]) -> TaggingScheme:
+    """The scheme a model's label set is in: BIOES when it has E-/S- labels, plain when any label is not a
+    tag, else IOB2 (the scheme models are trained in).
+
+    >>> scheme_of_labels(["O", "B-PER", "I-PER"]).name, scheme_of_labels(["NN", "NNP", "VBZ"]).name
+    ('IOB2', 'plain')
+    """
+    labels = list(labels)
+    if not all(is_tag(label) for label in labels):
+        return PLAIN
+    return BIOES if any(split_tag(label)[0] in ("E", "S") for label in labels) else IOB2

@@ -29,7 +29,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .corpus import Sentence
 from .errors import NerDataError
-from .schemes import PREFIXES, detect_scheme, first_violation, get_scheme, get_spans, repair, split_tag
+from .schemes import PLAIN, PREFIXES, corpus_labels, detect_scheme, first_violation, get_scheme, get_spans, repair, split_tag
 
 # Sentences handed to the tokenizer per call: large enough for the fast tokenizer's batching to pay off,
 # small enough to keep the encodings of one batch in memory.
@@ -91,8 +91,9 @@ def validate(sentences: Sequence[Sentence], scheme=None, strict: bool = False, p
     nerkit.errors.NerDataError: x.conll:3: word 2 'b': tag 'I-ORG' cannot follow 'O' in IOB2 (--strict; without it the tag is repaired)
     """
     sentences = list(sentences)
+    plain = scheme is not None and get_scheme(scheme) is PLAIN
     for position, sentence in enumerate(sentences):
-        _check_sentence(sentence, path, position)
+        _check_sentence(sentence, path, position, plain)
     detected = scheme is None
     scheme = detect_scheme(s.ner_tags for s in sentences) if detected else get_scheme(scheme)
     report = ValidationReport(scheme=scheme.name, detected=detected)
@@ -131,18 +132,18 @@ def validate(sentences: Sequence[Sentence], scheme=None, strict: bool = False, p
     return result, report
 
 
-def _check_sentence(sentence: Sentence, path, position: int) -> None:
-    """Words and tags line up and every tag is a tag: readers check this already, sentences built in code
-    may not have been."""
+def _check_sentence(sentence: Sentence, path, position: int, plain: bool = False) -> None:
+    """Words and tags line up and every tag is a tag (or a plain label): readers check this already,
+    sentences built in code may not have been."""
+    from .formats.conll import bad_tag_message, is_label
+
     if len(sentence.tokens) != len(sentence.ner_tags):
         path, line, where = _location(sentence, path, position)
         raise NerDataError(f"{len(sentence.tokens)} words but {len(sentence.ner_tags)} tags", path=path, line=line, where=where)
     for index, tag in enumerate(sentence.ner_tags):
-        try:
-            split_tag(tag)
-        except (ValueError, TypeError):
+        if not is_label(tag, plain):
             path, line, where = _location(sentence, path, position)
-            raise NerDataError(f"word {index + 1}: {tag!r} is not a tag (expected O or B-/I-/E-/S- followed by a type)", path=path, line=line, where=where) from None
+            raise NerDataError(f"word {index + 1}: {bad_tag_message(tag, plain)}", path=path, line=line, where=where)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -230,7 +231,10 @@ def _label_order(label: str) -> tuple:
     """``O`` first, then by type, then in B I E S order within a type."""
     if label == "O":
         return (0, "", 0)
-    prefix, entity_type = split_tag(label)
+    try:
+        prefix, entity_type = split_tag(label)
+    except ValueError:
+        return (1, label, 0)  # a plain label
     return (1, entity_type, PREFIXES.index(prefix))
 
 
@@ -265,7 +269,7 @@ def corpus_stats(sentences: Sequence[Sentence], tokenizer=None, scheme=None, lab
         labels.update(sentence.ner_tags)
         entities.update(entity_type for entity_type, _, _ in get_spans(sentence.ner_tags))
     if label_list is None:
-        label_list = scheme.labels(entities.keys() | {split_tag(label)[1] for label in labels if label != "O"})
+        label_list = corpus_labels(labels, scheme)
     label_list = list(label_list)
     word_lengths = [len(sentence) for sentence in sentences]
     stats = {
@@ -321,8 +325,9 @@ def format_stats(stats: Mapping, title: Optional[str] = None) -> str:
     for key in ("sentences", "tokens", "documents"):
         lines.append(f"{key:<14}{_number(stats[key]):>10}")
     lines.append(f"{'scheme':<14}{stats['scheme']:>10}")
-    lines.append(f"{'entities':<14}{_number(stats['entity_total']):>10}")
-    lines.extend(f"  {entity_type:<12}{_number(count):>10}" for entity_type, count in stats["entities"].items())
+    if stats.get("scheme") != PLAIN.name:  # plain labels: each labelled word is an "entity", as in the labels table
+        lines.append(f"{'entities':<14}{_number(stats['entity_total']):>10}")
+        lines.extend(f"  {entity_type:<12}{_number(count):>10}" for entity_type, count in stats["entities"].items())
     names = {"words": "words / sentence", "subwords": "sub-words / sentence"}
     for unit, summary in stats["lengths"].items():
         parts = ", ".join(f"{key} {_number(summary[key])}" for key in ("min", "median", "mean", "p75", "p99", "max"))

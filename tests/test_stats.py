@@ -175,5 +175,5 @@ def test_strict_without_a_line_names_the_sentence_and_document():
 def test_validate_rejects_broken_sentences():
     with pytest.raises(NerDataError, match=r"f:3: 2 words but 1 tags"):
         validate([Sentence(["a", "b"], ["O"], line=3)], path="f")
-    with pytest.raises(NerDataError, match=r"f:5: word 2: 'B_PER' is not a tag"):
+    with pytest.raises(NerDataError, match=r"f:5: word 2: tag 'B_PER' is not a tag.*did you mean 'B-PER'"):
         validate([Sentence(["a", "b"], ["O", "B_PER"], line=5)], path="f")

@@ -1,7 +1,7 @@
 """Readers and writers for every word-level NER format, behind one registry.
 
 Each format module has ``read(path, options) -> Iterator[Sentence]`` and ``write(sentences, path, options)``.
-Readers validate tags (``nerkit.schemes.split_tag``) and raise :class:`nerkit.errors.NerDataError` with file
+Readers validate tags (``nerkit.schemes.split_tag``, or ``is_plain_label`` with ``plain_labels``) and raise :class:`nerkit.errors.NerDataError` with file
 and line; writers go through :func:`nerkit.files.atomic_write`.
 
 =============  ===========================================================  =======================
@@ -61,6 +61,7 @@ class FormatOptions:
     tokens_field: Optional[str] = None  # json/csv: None = "tokens", or the one unambiguous list-of-words field
     tags_field: Optional[str] = None  # json/csv: None = "ner_tags", or the one unambiguous tags field
     label_list: Optional[Sequence[str]] = None  # json/csv: names for integer tags
+    plain_labels: bool = False  # tags are plain labels (POS tags...), not O / B-X / I-X (nerkit.schemes.PLAIN)
     report: ReadReport = field(default_factory=ReadReport)
 
 

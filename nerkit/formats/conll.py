@@ -32,7 +32,7 @@ from typing import Callable, Iterator, List, Optional
 from ..corpus import Sentence, number_sentences
 from ..errors import NerDataError
 from ..files import atomic_write, read_lines
-from ..schemes import is_tag, split_tag
+from ..schemes import is_plain_label, is_tag
 
 DOCSTART = "-DOCSTART-"
 _SPACES = re.compile(r"[ \t]+")
@@ -45,12 +45,21 @@ def document_name(number: int) -> str:
     return f"doc-{number:04d}"
 
 
-def bad_tag_message(tag) -> str:
-    """Why ``tag`` is not a tag, with a hint for the usual slips (``B_PER``, ``b-per``, ``PER``).
+def is_label(tag, plain: bool = False) -> bool:
+    """A tag (``O``, ``B-PER``...), or with ``plain`` any plain label (``NNP``; see ``nerkit.schemes``)."""
+    return is_plain_label(tag) if plain else isinstance(tag, str) and is_tag(tag)
+
+
+def bad_tag_message(tag, plain: bool = False) -> str:
+    """Why ``tag`` is not a tag, with a hint for the usual slips (``B_PER``, ``b-per``, ``PER``, POS tags).
 
     >>> bad_tag_message("B_PER")
     "tag 'B_PER' is not a tag (expected O or B-/I-/E-/S- followed by a type; did you mean 'B-PER'?)"
+    >>> bad_tag_message("two words", plain=True)
+    "label 'two words' is not a label (expected a non-empty string without white space)"
     """
+    if plain:
+        return f"label {tag!r} is not a label (expected a non-empty string without white space)"
     message = f"tag {tag!r} is not a tag (expected O or B-/I-/E-/S- followed by a type"
     if isinstance(tag, str):
         guesses = [tag.upper() if len(tag) <= 1 else tag[0].upper() + tag[1:]]
@@ -60,24 +69,23 @@ def bad_tag_message(tag) -> str:
         if guess:
             return f"{message}; did you mean {guess!r}?)"
         if tag and tag != "O" and is_tag(f"B-{tag}"):
-            return f"{message}; a bare type like {tag!r} needs a prefix, e.g. 'B-{tag}')"
+            return (f"{message}; a bare type like {tag!r} needs a prefix, e.g. 'B-{tag}', unless these are labels "
+                    "without spans, such as POS tags: then choose the tagging scheme none)")
     return message + ")"
 
 
 class TagChecker:
-    """Validates tags with :func:`nerkit.schemes.split_tag`, remembering the good ones (a corpus has few)."""
+    """Validates tags (or plain labels) with :func:`is_label`, remembering the good ones (a corpus has few)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, plain: bool = False):
+        self.path, self.plain = path, plain
         self.valid: set = set()
 
     def __call__(self, tag, line: Optional[int] = None, where: Optional[str] = None) -> str:
         if tag in self.valid:
             return tag
-        try:
-            split_tag(tag)
-        except (ValueError, TypeError, IndexError):
-            raise NerDataError(bad_tag_message(tag), path=str(self.path), line=line, where=where) from None
+        if not is_label(tag, self.plain):
+            raise NerDataError(bad_tag_message(tag, self.plain), path=str(self.path), line=line, where=where)
         self.valid.add(tag)
         return tag
 
@@ -104,7 +112,7 @@ def read(path: Path, options) -> Iterator[Sentence]:
 def _read_sentences(path: Path, options) -> Iterator[Sentence]:
     split = _splitter(options.delimiter)
     token_column, tag_column = options.token_column, options.tag_column
-    check_tag = TagChecker(path)
+    check_tag = TagChecker(path, options.plain_labels)
     width = width_line = None
     documents, document_id, in_new_document = 0, None, False
     tokens: List[str] = []
@@ -184,7 +192,7 @@ def write(sentences: List[Sentence], path: Path, options) -> None:
         if not sentence.tokens:
             skipped += 1
             continue
-        _check_writable(sentence, position, path)
+        _check_writable(sentence, position, path, options.plain_labels)
         if sentence.document_id != previous:
             if sentence.document_id is not None:
                 documents += 1
@@ -204,7 +212,7 @@ def write(sentences: List[Sentence], path: Path, options) -> None:
         raise NerDataError(f"cannot encode {error.object[error.start:error.end]!r} as {options.encoding}", path=str(path)) from None
 
 
-def _check_writable(sentence: Sentence, position: int, path: Path) -> None:
+def _check_writable(sentence: Sentence, position: int, path: Path, plain: bool = False) -> None:
     where = f"sentence {position + 1}" + (f" of document {sentence.document_id}" if sentence.document_id else "")
     if len(sentence.tokens) != len(sentence.ner_tags):
         raise NerDataError(f"{len(sentence.tokens)} words but {len(sentence.ner_tags)} tags", path=str(path), where=where)
@@ -215,8 +223,8 @@ def _check_writable(sentence: Sentence, position: int, path: Path) -> None:
                 path=str(path),
                 where=where,
             )
-        if _UNWRITABLE.search(tag) or not is_tag(tag):
-            raise NerDataError(bad_tag_message(tag), path=str(path), where=where)
+        if _UNWRITABLE.search(tag) or not is_label(tag, plain):
+            raise NerDataError(bad_tag_message(tag, plain), path=str(path), where=where)
 
 
 def _note_losses(options, renamed: int, orphaned: int, skipped: int) -> None:

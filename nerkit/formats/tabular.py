@@ -41,7 +41,7 @@ from ..corpus import Sentence
 from ..errors import NerDataError
 from ..files import atomic_write, read_text
 from ..schemes import is_tag
-from .conll import TagChecker, bad_tag_message
+from .conll import TagChecker, bad_tag_message, is_label
 
 CSV_SUFFIXES = (".csv", ".tsv")
 META_FIELDS = ("document_id", "id", "sentence_index")
@@ -273,7 +273,7 @@ def _is_int_tag(value) -> bool:
 
 def _tag_namer(options, path: Path) -> Callable:
     """A function turning a tag value (name or integer id) into a validated tag name."""
-    checker = TagChecker(path)
+    checker = TagChecker(path, options.plain_labels)
     label_list = list(options.label_list) if options.label_list is not None else None
 
     def to_tag(value):
@@ -285,11 +285,11 @@ def _tag_namer(options, path: Path) -> Callable:
                 raise ValueError(f"tag id {number} is outside the label list ({len(label_list)} labels)")
             value = label_list[number]
         if not isinstance(value, str):  # a list or object where a tag should be (unhashable: test first)
-            raise ValueError(bad_tag_message(value))
+            raise ValueError(bad_tag_message(value, checker.plain))
         if value in checker.valid:
             return value
-        if not is_tag(value):
-            raise ValueError(bad_tag_message(value))
+        if not is_label(value, checker.plain):
+            raise ValueError(bad_tag_message(value, checker.plain))
         checker.valid.add(value)
         return value
 
@@ -300,7 +300,8 @@ def _tag_namer(options, path: Path) -> Callable:
 
 
 def _choose_fields(records: List[_Record], options, path: Path, as_list: Callable) -> Tuple[str, str]:
-    """The fields holding words and tags: the options, else ``tokens``/``ner_tags``, else the one clear pair."""
+    """The fields holding words and tags: the options, else ``tokens``/``ner_tags`` (plain labels: ``pos_tags``,
+    ``ner_tags``, ``tags`` or ``labels``, the first there), else the one clear pair."""
     sample = [record.fields for record in records[:SAMPLE]]
     fields = list(dict.fromkeys(name for fields in sample for name in fields))
     for option, flag, name in (
@@ -310,13 +311,14 @@ def _choose_fields(records: List[_Record], options, path: Path, as_list: Callabl
         if name is not None and name not in fields:
             raise NerDataError(f"no field {name!r} ({flag}); the records have: {', '.join(fields)}", path=str(path))
     tokens_field = options.tokens_field or ("tokens" if "tokens" in fields else None)
-    tags_field = options.tags_field or ("ner_tags" if "ner_tags" in fields else None)
+    tag_names = ("pos_tags", "ner_tags", "tags", "labels") if options.plain_labels else ("ner_tags",)
+    tags_field = options.tags_field or next((name for name in tag_names if name in fields), None)
     if tokens_field and tags_field:
         return tokens_field, tags_field
 
     columns = {name: _column(sample, name, as_list) for name in fields if name not in META_FIELDS}
     word_fields = [tokens_field] if tokens_field else [n for n, c in columns.items() if c is not None and _looks_like_words(c)]
-    tag_fields = [tags_field] if tags_field else [n for n, c in columns.items() if c is not None and _looks_like_tags(c)]
+    tag_fields = [tags_field] if tags_field else [n for n, c in columns.items() if c is not None and _looks_like_tags(c, options.plain_labels)]
     pairs = [
         (w, t)
         for w in word_fields
@@ -352,11 +354,12 @@ def _looks_like_words(column: List[list]) -> bool:
     return bool(items) and all(isinstance(item, str) and item for item in items) and not _looks_like_tags(column)
 
 
-def _looks_like_tags(column: List[list]) -> bool:
+def _looks_like_tags(column: List[list], plain: bool = False) -> bool:
     items = [item for value in column for item in value]
     if not items:
         return False
-    return all(_is_int_tag(item) for item in items) or all(isinstance(item, str) and is_tag(item) for item in items)
+    # Plain labels look like words: only integer ids tell them apart.
+    return all(_is_int_tag(item) for item in items) or (not plain and all(isinstance(item, str) and is_tag(item) for item in items))
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -372,7 +375,7 @@ def write_json(sentences: List[Sentence], path: Path, options) -> None:
     sentence was read with one. Non-ASCII text is written as is (UTF-8)."""
     lines = []
     for position, sentence in enumerate(sentences):
-        _check_writable(sentence, position, path)
+        _check_writable(sentence, position, path, options.plain_labels)
         record: Dict[str, Any] = {"tokens": list(sentence.tokens), "ner_tags": list(sentence.ner_tags)}
         if sentence.document_id is not None:
             record["document_id"] = sentence.document_id
@@ -391,7 +394,7 @@ def write_csv(sentences: List[Sentence], path: Path, options) -> None:
     writer = csv.writer(buffer, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", lineterminator="\n")
     writer.writerow(COLUMNS)
     for position, sentence in enumerate(sentences):
-        _check_writable(sentence, position, path)
+        _check_writable(sentence, position, path, options.plain_labels)
         if sentence.document_id is not None and _UNREADABLE_IN_CSV.search(sentence.document_id):
             # read_text turns CR into LF and refuses NUL, so such an id would not come back the same
             raise NerDataError(f"document id {sentence.document_id!r} holds a line break or NUL", path=str(path), where=f"sentence {position + 1}")
@@ -407,7 +410,7 @@ def write_csv(sentences: List[Sentence], path: Path, options) -> None:
         stream.write(buffer.getvalue())
 
 
-def _check_writable(sentence: Sentence, position: int, path: Path) -> None:
+def _check_writable(sentence: Sentence, position: int, path: Path, plain: bool = False) -> None:
     where = f"sentence {position + 1}"
     if len(sentence.tokens) != len(sentence.ner_tags):
         raise NerDataError(f"{len(sentence.tokens)} words but {len(sentence.ner_tags)} tags", path=str(path), where=where)
@@ -415,5 +418,5 @@ def _check_writable(sentence: Sentence, position: int, path: Path) -> None:
         if not isinstance(token, str) or not token:
             raise NerDataError(f"word {token!r} is not a non-empty string", path=str(path), where=where)
     for tag in sentence.ner_tags:
-        if not isinstance(tag, str) or not is_tag(tag):
-            raise NerDataError(bad_tag_message(tag), path=str(path), where=where)
+        if not is_label(tag, plain):
+            raise NerDataError(bad_tag_message(tag, plain), path=str(path), where=where)

@@ -26,8 +26,7 @@ from typing import Iterable, Iterator, List, Tuple
 from ..corpus import Sentence, number_sentences
 from ..errors import NerDataError
 from ..files import atomic_write, read_lines
-from ..schemes import is_tag
-from .conll import TagChecker, bad_tag_message
+from .conll import TagChecker, bad_tag_message, is_label
 
 TEXT_PREFIX, LABELS_PREFIX = "text", "labels"
 
@@ -82,7 +81,7 @@ def read(path: Path, options) -> Iterator[Sentence]:
 
 
 def _pairs(text_lines: List[str], label_lines: List[str], labels_path: Path, options) -> Iterator[Sentence]:
-    check_tag = TagChecker(labels_path)
+    check_tag = TagChecker(labels_path, options.plain_labels)
     skipped = 0
     for number, (text, labels) in enumerate(zip(text_lines, label_lines), 1):
         tokens, tags = text.split(), labels.split()
@@ -117,7 +116,7 @@ def write(sentences: List[Sentence], path: Path, options) -> None:
     text_lines, label_lines = [], []
     for position, sentence in enumerate(sentences):
         if sentence.tokens:
-            _check_writable(sentence, position, text_path)
+            _check_writable(sentence, position, text_path, options.plain_labels)
             text_lines.append(" ".join(sentence.tokens))
             label_lines.append(" ".join(sentence.ner_tags))
     _note_losses(sentences, len(text_lines), options)
@@ -126,15 +125,15 @@ def write(sentences: List[Sentence], path: Path, options) -> None:
             stream.write("".join(line + "\n" for line in lines))
 
 
-def _check_writable(sentence: Sentence, position: int, path: Path) -> None:
+def _check_writable(sentence: Sentence, position: int, path: Path, plain: bool = False) -> None:
     where = f"sentence {position + 1}"
     if len(sentence.tokens) != len(sentence.ner_tags):
         raise NerDataError(f"{len(sentence.tokens)} words but {len(sentence.ner_tags)} tags", path=str(path), where=where)
     for token, tag in zip(sentence.tokens, sentence.ner_tags):
         if token.split() != [token]:
             raise NerDataError(f"word {token!r} is empty or holds whitespace: NeMo text files cannot keep it", path=str(path), where=where)
-        if not is_tag(tag) or tag.split() != [tag]:
-            raise NerDataError(bad_tag_message(tag), path=str(path), where=where)
+        if not is_label(tag, plain) or tag.split() != [tag]:
+            raise NerDataError(bad_tag_message(tag, plain), path=str(path), where=where)
 
 
 def _note_losses(sentences: List[Sentence], written: int, options) -> None:
@@ -148,9 +147,10 @@ def _note_losses(sentences: List[Sentence], written: int, options) -> None:
         options.report.note(f"text_labels: left out {len(sentences) - written} empty sentence(s)", "empty_sentences")
 
 
-def write_label_ids(labels: Iterable[str], path) -> List[str]:
+def write_label_ids(labels: Iterable[str], path, plain: bool = False) -> List[str]:
     """Write NeMo's ``label_ids.csv``: one label per line, line number = id, ``O`` first, the rest sorted
-    (NeMo's ``create_label_ids`` order). Returns the labels in file order.
+    (NeMo's ``create_label_ids`` order; NeMo pads with ``O``, so plain label sets get it too). Returns the
+    labels in file order.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "label_ids.csv"
@@ -159,8 +159,8 @@ def write_label_ids(labels: Iterable[str], path) -> List[str]:
     """
     labels = set(labels)
     for label in labels:
-        if not is_tag(label):
-            raise NerDataError(bad_tag_message(label), path=str(path))
+        if not is_label(label, plain):
+            raise NerDataError(bad_tag_message(label, plain), path=str(path))
     ordered = ["O"] + sorted(labels - {"O"})
     with atomic_write(path) as stream:
         stream.write("".join(label + "\n" for label in ordered))
