@@ -202,7 +202,7 @@ class _Plain(TaggingScheme):
         return [(tag, index, index + 1) for index, tag in enumerate(tags) if tag != "O"]
 
     def labels(self, entity_types):
-        return sorted(set(entity_types))
+        return sorted(set(entity_types))  # a plain label is its own type (see corpus_labels for O)
 
     def allowed(self, previous, tag):
         return True
@@ -290,8 +290,9 @@ def corpus_labels(tags: Iterable[str], scheme) -> List[str]:
     (['O', 'B-PER', 'I-PER'], ['DT', 'NN'])
     """
     tags = set(tags)
-    labels = get_scheme(scheme).labels(entity_types(tags))
-    return ["O"] + labels if get_scheme(scheme) is PLAIN and "O" in tags else labels
+    if get_scheme(scheme) is PLAIN:  # the labels themselves, even one that looks like a tag (B-X)
+        return (["O"] if "O" in tags else []) + sorted(tags - {"O"})
+    return get_scheme(scheme).labels(entity_types(tags))
 
 
 def scheme_of_labels(labels: Iterable[str]) -> TaggingScheme:

@@ -1,8 +1,8 @@
 """Readers and writers for every word-level NER format, behind one registry.
 
 Each format module has ``read(path, options) -> Iterator[Sentence]`` and ``write(sentences, path, options)``.
-Readers validate tags (``nerkit.schemes.split_tag``, or ``is_plain_label`` with ``plain_labels``) and raise :class:`nerkit.errors.NerDataError` with file
-and line; writers go through :func:`nerkit.files.atomic_write`.
+Readers validate tags (``nerkit.schemes.split_tag``, or ``is_plain_label`` with ``plain_labels``) and raise
+:class:`nerkit.errors.NerDataError` with file and line; writers go through :func:`nerkit.files.atomic_write`.
 
 =============  ===========================================================  =======================
 format         what                                                          guessed from
