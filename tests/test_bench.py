@@ -52,3 +52,23 @@ def test_markdown_table_has_every_figure_with_or_without_the_upstream_run(config
     assert training.split("|")[2].strip() == ("100" if "upstream" in configs else "40")
     if "upstream" in configs:
         assert training.split("|")[-2].strip() == "0.40x"
+
+
+def test_run_args_reach_every_run_so_pos_tagging_can_be_benchmarked(tmp_path):
+    from test_plain_labels import pos_sentences, write_pos_conll
+    from tiny_models import make_model_dir
+
+    data = tmp_path / "pos"
+    data.mkdir()
+    write_pos_conll(data / "train.conll", pos_sentences(24, 1))
+    write_pos_conll(data / "dev.conll", pos_sentences(8, 2))
+    model = make_model_dir(tmp_path / "encoder", [w for words, _ in pos_sentences(100, 0) for w in words])
+    out = tmp_path / "bench"
+    bench_ner.main(["--model", str(model), "--data_dir", str(data), "--output_dir", str(out), "--epochs", "1",
+                    "--batch_size", "8", "--no_bf16", "--configs", "ours", "--run_args=--task_name pos --tag_column 1"])
+    report = json.loads((out / "bench.json").read_text())
+    assert all("--task_name pos --tag_column 1" in command for command in report["commands"].values())
+    labels = set(json.loads((out / "ours" / "config.json").read_text())["id2label"].values())
+    assert "NNP" in labels and not any(label.startswith(("B-", "I-")) for label in labels)
+    accuracy = json.loads((out / "ours" / "eval_results.json").read_text())["eval_accuracy"]
+    assert report["results"]["ours"]["eval_f1"] == pytest.approx(100 * accuracy, abs=0.006)  # F1 is the accuracy
