@@ -188,3 +188,26 @@ def test_report_training_run_from_script_objects(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="nerkit.reports"):
         assert report_training_run(tmp_path / "again", [], {"validation": broken}) is None
     assert "could not write the training reports" in caplog.text
+
+
+def test_a_pos_tag_set_gets_word_level_reports_of_a_size_a_person_can_open(tmp_path):
+    """45 plain labels: the card and plots say word-level; the heat map drops per-cell counts (they are in
+    confusion.txt) and stays small instead of growing 0.9 inch per label."""
+    from PIL import Image
+
+    rng = random.Random(3)
+    labels = [f"T{index:02d}" for index in range(45)]
+    gold = [[rng.choice(labels) for _ in range(12)] for _ in range(60)]
+    predicted = [[tag if rng.random() < 0.8 else rng.choice(labels) for tag in tags] for tags in gold]
+    scores = metrics.score(gold, predicted)
+    run_info = {"script": "run_ner.py", "base_model": "m", "labels": labels, "input_scheme": "plain",
+                "split": "validation", "output_dir": str(tmp_path)}
+    written = write_training_reports(tmp_path, [], scores, gold, predicted, run_info)
+    for name in ("per_type_f1.png", "confusion.png"):
+        check_png(written[name])
+        with Image.open(written[name]) as picture:
+            assert picture.size[0] < 2500, (name, picture.size)
+    assert "T44 " in (tmp_path / "confusion.txt").read_text()  # every label keeps its counts in the text table
+    card = (tmp_path / "README.md").read_text()
+    assert "token classification" in card and "Word-level scores" in card and "Word-level confusion" in card
+    assert "Entity-level" not in card and "- ner\n" not in card
