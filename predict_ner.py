@@ -45,9 +45,10 @@ import sys
 import time
 from pathlib import Path
 
+from nerkit.arguments import ModelArguments
 from nerkit.errors import NerDataError, exit_on_user_error
-from nerkit.inference import (DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, model_scheme,
-                              read_documents)
+from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
+from nerkit.modeling import has_plain_labels
 from nerkit.schemes import PLAIN
 
 logger = logging.getLogger("predict_ner")
@@ -153,7 +154,7 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     # A model of plain labels (POS tags...) reads the input's tags as plain labels too.
-    plain = model_scheme(args.model, args.trust_remote_code) is PLAIN
+    plain = has_plain_labels(ModelArguments(model_name_or_path=args.model, trust_remote_code=args.trust_remote_code))
     loaded = read_documents(args.input, args.input_format, args.document, args.encoding, plain_labels=plain)
     with quiet_transformers(args.quiet):
         tagger = NerTagger.load(args.model, device=args.device, dtype=args.dtype,

@@ -555,16 +555,6 @@ def model_labels(config) -> List[str]:
     return labels
 
 
-def model_scheme(model: str, trust_remote_code: bool = False):
-    """The tagging scheme of a trained model's labels (IOB2, BIOES or plain), read from its config alone."""
-    from .arguments import ModelArguments
-    from .modeling import load_config
-    from .schemes import scheme_of_labels
-
-    model_args = ModelArguments(model_name_or_path=_check_model_location(str(model)), trust_remote_code=trust_remote_code)
-    return scheme_of_labels(model_labels(load_config(model_args)))
-
-
 class NerTagger:
     """A token classifier with its tokenizer, ready to tag documents (see the module docstring).
 

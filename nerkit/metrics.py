@@ -36,7 +36,7 @@ def _as_seqeval_tags(gold: Tags, predicted: Tags, strict: bool) -> Tuple[List[Li
     """Both sides as lists; plain labels become one-word ``S-`` units (see the module docstring), for which
     seqeval's strict IOB2 mode has no meaning, so strict is dropped for them."""
     gold, predicted = [list(s) for s in gold], [list(s) for s in predicted]
-    if all(is_tag(tag) for side in (gold, predicted) for sentence in side for tag in sentence):
+    if all(is_tag(tag) for tag in {tag for side in (gold, predicted) for sentence in side for tag in sentence}):
         return gold, predicted, strict
 
     def units(tags: List[str]) -> List[str]:
