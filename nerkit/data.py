@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .corpus import Sentence, number_sentences
 from .errors import NerDataError
 from .formats import FormatOptions, ReadReport, read_sentences
-from .schemes import IOB2, PLAIN, TaggingScheme, detect_scheme, first_violation, get_scheme
-from .formats.conll import bad_tag_message, is_label
+from .formats.conll import bad_tag_message
+from .schemes import IOB2, PLAIN, TaggingScheme, detect_scheme, first_violation, get_scheme, is_label
 
 logger = logging.getLogger(__name__)
 

@@ -61,6 +61,15 @@ def is_plain_label(label) -> bool:
     return isinstance(label, str) and bool(label) and label.split() == [label]
 
 
+def is_label(tag, plain: bool = False) -> bool:
+    """A tag (``O``, ``B-PER``...), or with ``plain`` any plain label (``NNP``).
+
+    >>> is_label("NNP"), is_label("NNP", plain=True), is_label("B-PER")
+    (False, True, True)
+    """
+    return is_plain_label(tag) if plain else isinstance(tag, str) and is_tag(tag)
+
+
 def get_spans(tags: Sequence[str]) -> List[Span]:
     """Entity spans of any tag sequence, read the tolerant conlleval way (works for every scheme); a plain
     label (not a tag) is a one-word span of its own.

@@ -29,7 +29,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .corpus import Sentence
 from .errors import NerDataError
-from .schemes import PLAIN, PREFIXES, corpus_labels, detect_scheme, first_violation, get_scheme, get_spans, repair, split_tag
+from .schemes import (PLAIN, PREFIXES, corpus_labels, detect_scheme, first_violation, get_scheme, get_spans, is_label,
+                      repair, split_tag)
 
 # Sentences handed to the tokenizer per call: large enough for the fast tokenizer's batching to pay off,
 # small enough to keep the encodings of one batch in memory.
@@ -135,7 +136,7 @@ def validate(sentences: Sequence[Sentence], scheme=None, strict: bool = False, p
 def _check_sentence(sentence: Sentence, path, position: int, plain: bool = False) -> None:
     """Words and tags line up and every tag is a tag (or a plain label): readers check this already,
     sentences built in code may not have been."""
-    from .formats.conll import bad_tag_message, is_label
+    from .formats.conll import bad_tag_message
 
     if len(sentence.tokens) != len(sentence.ner_tags):
         path, line, where = _location(sentence, path, position)

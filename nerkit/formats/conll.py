@@ -32,7 +32,7 @@ from typing import Callable, Iterator, List, Optional
 from ..corpus import Sentence, number_sentences
 from ..errors import NerDataError
 from ..files import atomic_write, read_lines
-from ..schemes import is_plain_label, is_tag
+from ..schemes import is_label, is_tag
 
 DOCSTART = "-DOCSTART-"
 _SPACES = re.compile(r"[ \t]+")
@@ -43,11 +43,6 @@ _UNWRITABLE = re.compile(r"[ \t\r\n]")
 def document_name(number: int) -> str:
     """The id of the ``number``-th document (1-based) of a CoNLL file: ``doc-0001``."""
     return f"doc-{number:04d}"
-
-
-def is_label(tag, plain: bool = False) -> bool:
-    """A tag (``O``, ``B-PER``...), or with ``plain`` any plain label (``NNP``; see ``nerkit.schemes``)."""
-    return is_plain_label(tag) if plain else isinstance(tag, str) and is_tag(tag)
 
 
 def bad_tag_message(tag, plain: bool = False) -> str:

@@ -40,8 +40,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from ..corpus import Sentence
 from ..errors import NerDataError
 from ..files import atomic_write, read_text
-from ..schemes import is_tag
-from .conll import TagChecker, bad_tag_message, is_label
+from ..schemes import is_label, is_tag
+from .conll import TagChecker, bad_tag_message
 
 CSV_SUFFIXES = (".csv", ".tsv")
 META_FIELDS = ("document_id", "id", "sentence_index")
