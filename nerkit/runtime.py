@@ -1,26 +1,22 @@
 """Process-wide settings that change speed or memory, applied by both training scripts before any compute.
 
 oneDNN (PyTorch's CPU kernels) keeps a compiled kernel for every input shape it meets, up to 1,024 of them.
-Batches cut by a sub-word budget have a new length almost every step, so with bf16 autocast that cache grew
-the process by about 370 MB in a 125-step CoNLL-2003 run (peak RSS 1.68 GB against 1.32 GB with 8 kernels
-kept, at the same speed within 4%). The variable is read when oneDNN first runs, so setting it at the start
-of ``main`` is early enough; a value the user set is kept.
+Batches cut by a sub-word budget have a new length almost every step, so that cache grows the process by
+hundreds of MB for no speed: :func:`limit_kernel_caches` keeps 8. The variable is read when oneDNN first runs,
+so setting it at the start of ``main`` is early enough; a value the user set is kept.
 
-On a CPU with native bf16 instructions (avx512_bf16, AMX), bf16 autocast trained MiniLM on CoNLL-2003 1.42x
-faster and evaluated 1.46x faster than fp32 at the same F1 (87.00 fp32, 86.99 bf16 test), so both scripts use it
-there unless the user chose a precision (``--fp16``/``--bf16``, ``--mixed_precision``, ``accelerate config``) or
-passed ``--no_cpu_bf16``. Without those instructions bf16 is emulated and slower, so fp32 stays.
+On a CPU with native bf16 instructions (avx512_bf16, AMX), bf16 autocast trains and evaluates faster than fp32
+at the same F1, so both scripts use it there unless the user chose a precision (``--fp16``/``--bf16``,
+``--mixed_precision``, ``accelerate config``) or passed ``--no_cpu_bf16``. Without those instructions bf16 is
+emulated and slower, so fp32 stays.
 
 glibc's malloc gives freed memory back to the kernel (big blocks are mmapped and unmapped one by one; the top of
 the heap is trimmed once twice the largest block lies free), and the next batch faults the same pages in again,
-zeroed: 5.7 million page faults (23 GB) in a 300-step CoNLL-2003 run with evaluation and prediction. Evaluation
-inside a training run ran at 6,000-7,000 words/s against 7,800-8,400 in an evaluation-only run of the same
-model. :func:`keep_freed_memory` asks glibc to keep what it freed for the next batch (``mallopt``, the calls
-behind the ``MALLOC_*_`` variables): 0.32 million page faults in the same run, and in a full CoNLL-2003 run
-evaluation 7,674 against 6,020 words/s, prediction 7,483 against 6,286, training 290 against 339 s, peak RSS
-1.33 against 1.31 GB, the same F1 (two runs on different hours of this shared 2-core machine; in the benchmark
-after it, 3.82x the upstream-like configuration's evaluation words/s). It is skipped on other C libraries and
-when the user set any of those variables or a ``glibc.malloc`` tunable; ``--no_keep_freed_memory`` turns it off.
+zeroed. :func:`keep_freed_memory` asks glibc to keep what it freed for the next batch (``mallopt``, the calls
+behind the ``MALLOC_*_`` variables). It is skipped on other C libraries and when the user set any of those
+variables or a ``glibc.malloc`` tunable; ``--no_keep_freed_memory`` turns it off.
+
+What each of these was measured to save: benchmarks/README.md, "Measurements behind the defaults".
 """
 
 from __future__ import annotations
