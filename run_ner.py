@@ -29,7 +29,7 @@ from nerkit.loop import check_launch
 from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
-from nerkit.reports import report_training_run
+from nerkit.reports import RunFacts, report_training_run
 from nerkit.runtime import keep_freed_memory, limit_kernel_caches, use_cpu_bf16
 from nerkit.throughput import PerformanceLog, TokenCounter
 from nerkit.trainer import NerTrainer
@@ -152,8 +152,11 @@ def main(argv=None):
 
     # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------
     if trainer.is_world_process_zero():
-        report_training_run(training_args.output_dir, trainer.state.log_history, evaluators, model_args, data_args,
-                            training_args, raw_datasets, label_list, loaded.input_scheme, argv)
+        facts = RunFacts.from_arguments(script=__file__, argv=sys.argv[1:] if argv is None else argv,
+                                        model_args=model_args, data_args=data_args, training_args=training_args,
+                                        raw_datasets=raw_datasets, label_list=label_list,
+                                        input_scheme=loaded.input_scheme)
+        report_training_run(training_args.output_dir, trainer.state.log_history, evaluators, facts)
         performance.save(training_args.output_dir)
 
 

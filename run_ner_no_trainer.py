@@ -75,7 +75,7 @@ from nerkit.loop import (
 )
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
-from nerkit.reports import report_training_run
+from nerkit.reports import RunFacts, report_training_run
 from nerkit.runtime import keep_freed_memory, limit_kernel_caches, runs_on_cpu, use_cpu_bf16
 from nerkit.throughput import PerformanceLog, TokenCounter
 
@@ -442,8 +442,11 @@ def main(argv=None):
 
     # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------
     if accelerator.is_main_process:
-        report_training_run(args.output_dir, state.log_history, evaluators, model_args, data_args, args, raw_datasets,
-                            label_list, loaded.input_scheme, argv)
+        facts = RunFacts.from_arguments(script=__file__, argv=sys.argv[1:] if argv is None else argv,
+                                        model_args=model_args, data_args=data_args, training_args=args,
+                                        raw_datasets=raw_datasets, label_list=label_list,
+                                        input_scheme=loaded.input_scheme)
+        report_training_run(args.output_dir, state.log_history, evaluators, facts)
         performance.save(args.output_dir)
 
     # ---- Hub ------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from nerkit import metrics
 from nerkit.formats import read_sentences
 from nerkit.reports import (
-    MISSED, SPURIOUS, collect_run_info, entity_confusion, model_card, report_training_run, write_training_reports,
+    MISSED, SPURIOUS, RunFacts, entity_confusion, model_card, report_training_run, write_training_reports,
 )
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -171,9 +171,11 @@ def test_report_training_run_from_script_objects(tmp_path, caplog):
     training_args = SimpleNamespace(output_dir=str(tmp_path), learning_rate=5e-5, num_train_epochs=2.0, max_steps=-1,
                                     per_device_train_batch_size=16, seed=7, fp16=False,
                                     lr_scheduler_type=SimpleNamespace(value="linear"))
+    facts = RunFacts.from_arguments(script=__file__, argv=["--do_train", "--output_dir", "out dir"], model_args=model_args,
+                                    data_args=data_args, training_args=training_args, raw_datasets=raw,
+                                    label_list=["O", "B-PER", "I-PER"], input_scheme="IOB2")
     written = report_training_run(tmp_path, log_history(), {"validation": evaluator, "test": SimpleNamespace(scores=None)},
-                                  model_args, data_args, training_args, raw, ["O", "B-PER", "I-PER"], "IOB2",
-                                  argv=["--do_train", "--output_dir", "out dir"])
+                                  facts)
     assert set(written) == {"learning_curve.png", "per_type_f1.png", "confusion.txt", "confusion.png", "README.md"}
     card = (tmp_path / "README.md").read_text()
     assert "python test_reports.py --do_train --output_dir 'out dir'" in card  # the calling file's name
@@ -181,7 +183,8 @@ def test_report_training_run_from_script_objects(tmp_path, caplog):
     assert "max_steps" not in card and "| fp16 |" not in card
     assert "| validation | `dev.conll` | 40 |" in card
 
-    info = collect_run_info(model_args, data_args, training_args, raw, argv=[], script="run_ner_no_trainer.py")
+    info = RunFacts.from_arguments(model_args=model_args, data_args=data_args, training_args=training_args,
+                                   raw_datasets=raw, argv=[], script="run_ner_no_trainer.py").to_dict()
     assert info["command"] == "python run_ner_no_trainer.py" and info["data"]["train"]["sentences"] == 40
 
     broken = SimpleNamespace(scores=evaluator.scores, tags=predicted[:-1], raw_split=raw["validation"])
