@@ -58,8 +58,9 @@ from typing import Dict, List, Optional, Tuple
 from nerkit.errors import NerDataError, exit_on_user_error
 from nerkit.files import atomic_write
 from nerkit.formats import FORMATS, FormatOptions, ReadReport, guess_format, read_sentences, write_sentences
+from nerkit.labels import validate_tags
 from nerkit.schemes import PLAIN, convert, corpus_labels, detect_scheme, get_scheme
-from nerkit.stats import corpus_stats, format_stats, validate
+from nerkit.stats import corpus_stats, format_stats
 
 # Output format guessed from the end of the output's name; first match wins (".spacy.jsonl" before ".jsonl").
 OUTPUT_SUFFIXES = (
@@ -301,7 +302,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                            "tags (give --input_scheme none without --scheme, or --scheme none)")
     repairs: Dict[str, dict] = {}
     for split, sentences in corpora.items():
-        fixed, validation = validate(sentences, scheme=input_scheme, strict=args.strict, path=inputs[split])
+        fixed, validation = validate_tags(sentences, scheme=input_scheme, strict=args.strict, path=inputs[split])
         if output_scheme is not input_scheme:
             fixed = [dataclasses.replace(s, ner_tags=convert(s.ner_tags, input_scheme, output_scheme)) for s in fixed]
         corpora[split] = fixed

@@ -24,7 +24,7 @@ from nerkit.data import load_requested_splits
 from nerkit.errors import exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
 from nerkit.features import prepare_features
-from nerkit.labels import class_weights
+from nerkit.labels import loss_weights_for
 from nerkit.loop import check_launch
 from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
@@ -96,8 +96,8 @@ def main(argv=None):
                                   data_args.strict, data_args.return_entity_level_metrics)
         for split in ("validation", "test") if split in features
     }
-    weights = class_weights(data_args.class_weights, label_list,
-                            raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
+    weights = loss_weights_for(data_args.class_weights, label_list,
+                               raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
 
     budget = (training_budget(data_args.max_tokens_per_batch, input_lengths(features["train"]),
                               training_args.per_device_train_batch_size, len(raw_datasets["train"]), spec.apart_pack_length)

@@ -60,7 +60,7 @@ from nerkit.data import load_data, load_requested_splits
 from nerkit.errors import NerDataError, exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
 from nerkit.features import prepare_features
-from nerkit.labels import class_weights
+from nerkit.labels import loss_weights_for
 from nerkit.losses import token_classification_loss
 from nerkit.loop import (
     LoopArguments,
@@ -211,8 +211,8 @@ def main(argv=None):
         for split in ("validation", "test") if split in features
     }
     lengths = {split: input_lengths(features[split]) for split in features}
-    weights = class_weights(data_args.class_weights, label_list,
-                            raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
+    weights = loss_weights_for(data_args.class_weights, label_list,
+                               raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
     weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
 
     # Batches: by sub-word budget (training), length-sorted (evaluation, one process), else upstream's.

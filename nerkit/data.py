@@ -16,9 +16,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .corpus import Sentence, number_sentences
 from .errors import NerDataError
+from .files import read_text, safe_join
 from .formats import FormatOptions, ReadReport, read_sentences
-from .formats.conll import bad_tag_message
-from .schemes import IOB2, PLAIN, TaggingScheme, detect_scheme, first_violation, get_scheme, is_label
+from .formats.splits import find_splits
+from .labels import TagChecker, name_violation, validate_tags
+from .modeling import has_plain_labels
+from .schemes import IOB2, PLAIN, TaggingScheme, convert, detect_scheme, get_scheme
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +100,6 @@ def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "val
     if data_args.dataset_name is not None:
         name = data_args.dataset_name
         if os.path.isdir(name) and not (Path(name) / "dataset_dict.json").exists():
-            from .formats.splits import find_splits
-
             for split, path in find_splits(name).items():
                 if split in splits:
                     raw[split] = read_sentences(path, data_args.input_format, options)
@@ -134,7 +135,8 @@ def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "val
 def _input_scheme(name: str, raw: Dict[str, List[Sentence]]) -> TaggingScheme:
     if name and name != "auto":
         return get_scheme(name)
-    # The training split decides when there is one; otherwise whatever was given.
+    # Every split read votes (nerkit.schemes.detect_scheme counts entity starts over all of them), as
+    # convert_iob.py does: one split alone may hold too little evidence.
     order = [raw[s] for s in ("train", "validation", "test") if s in raw]
     if not order:
         raise NerDataError("no data: give --train_file, --validation_file, --test_file or --dataset_name")
@@ -142,32 +144,18 @@ def _input_scheme(name: str, raw: Dict[str, List[Sentence]]) -> TaggingScheme:
 
 
 def _to_iob2(sentences: List[Sentence], scheme: TaggingScheme, strict: bool, source: str):
-    """Convert to IOB2 in place; count tags that changed meaning-preserving repairs. Plain labels stay as
-    they are (every sequence of them is valid)."""
-    from .schemes import convert, repair
-
-    repairs = 0
+    """Convert to IOB2 in place, keeping the tags as given in ``extra["gold_tags"]``; returns the sentences and
+    how many tags ``nerkit.labels.validate_tags`` repaired (under ``--strict`` the first invalid sequence is an
+    error instead). Plain labels stay as they are (every sequence of them is valid)."""
     if scheme is PLAIN:
         for sentence in sentences:
             sentence.extra["gold_tags"] = list(sentence.ner_tags)
-        return sentences, repairs
+        return sentences, 0
+    _, report = validate_tags(sentences, scheme, strict, path=source, strict_error=name_violation)
     for sentence in sentences:
-        if strict:
-            index = first_violation(sentence.ner_tags, scheme)
-            if index is not None:
-                raise NerDataError(
-                    f"tag {sentence.ner_tags[index]!r} on word {index + 1} ({sentence.tokens[index]!r}) "
-                    f"breaks the {scheme} scheme (--strict)",
-                    path=source,
-                    # The line where the sentence starts, as convert_iob.py reports it: word N is on line + N - 1
-                    # only in CoNLL; a JSON, CSV or text_labels sentence is one record.
-                    line=sentence.line,
-                )
-        else:
-            repairs += repair(sentence.ner_tags, scheme)[1]
         sentence.extra["gold_tags"] = sentence.ner_tags
         sentence.ner_tags = convert(sentence.ner_tags, scheme, IOB2)
-    return sentences, repairs
+    return sentences, report.repairs
 
 
 # --- datasets from the hub or saved with save_to_disk -------------------------------------------------------
@@ -205,8 +193,6 @@ def _check_saved_dataset(folder: str) -> None:
     """A ``save_to_disk`` folder names its split folders (``dataset_dict.json``) and their files (each
     ``state.json``); ``datasets`` follows those names wherever they lead, so check they stay inside ``folder``."""
     import json
-
-    from .files import read_text, safe_join
 
     def parse(path: Path):
         try:
@@ -259,7 +245,7 @@ def sentences_from_hf(dataset, data_args, source: str) -> Tuple[List[Sentence], 
     else:
         names = None
     has_documents = "document_id" in columns
-    plain = getattr(data_args, "plain_labels", False)
+    checker = TagChecker(source, getattr(data_args, "plain_labels", False))
     sentences = []
     for row_index, row in enumerate(dataset):
         tags = row[label_column]
@@ -268,9 +254,9 @@ def sentences_from_hf(dataset, data_args, source: str) -> Tuple[List[Sentence], 
                 tags = [names[t] for t in tags]
             except IndexError:
                 raise NerDataError(f"row {row_index}: tag id out of range of the {len(names)} label names", where=source) from None
-        bad = next((t for t in tags if not is_label(t, plain)), None)
-        if bad is not None:
-            raise NerDataError(f"row {row_index}: {bad_tag_message(bad, plain)}", where=source)
+        problem = next((problem for problem in map(checker.problem, tags) if problem is not None), None)
+        if problem is not None:
+            raise NerDataError(f"row {row_index}: {problem}", where=source)
         if len(tags) != len(row[text_column]):
             raise NerDataError(f"row {row_index}: {len(row[text_column])} words but {len(tags)} tags", where=source)
         if not row[text_column]:
@@ -303,8 +289,6 @@ def load_requested_splits(data_args, model_args, do_train: bool, do_eval: bool, 
     if not splits:
         raise NerDataError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
     if data_args.tagging_scheme == "auto" and model_args is not None:
-        from .modeling import has_plain_labels
-
         if has_plain_labels(model_args):
             logger.info(f"{model_args.model_name_or_path} has plain labels: reading the data's tags as plain labels")
             data_args.tagging_scheme = "none"

@@ -127,9 +127,24 @@ class TaggingScheme:
         return self.name
 
 
-class _IOB2(TaggingScheme):
-    name = "IOB2"
+class _InsideOutside(TaggingScheme):
+    """IOB1 and IOB2: one prefix may stand anywhere (``free``), the other only right after a tag of its own
+    type (``bound``: I- continues an entity in IOB2, B- separates two adjacent ones in IOB1)."""
+
     prefixes = ("B", "I")
+    free, bound = "", ""
+
+    def allowed(self, previous, tag):
+        if tag is None or tag == "O" or tag.startswith(self.free):
+            return True
+        if not tag.startswith(self.bound):
+            return False  # E-/S- are not IOB1/IOB2 tags (repair rewrites them)
+        return previous is not None and previous != "O" and previous[2:] == tag[2:]
+
+
+class _IOB2(_InsideOutside):
+    name = "IOB2"
+    free, bound = "B-", "I-"
 
     def encode(self, spans, length):
         tags = ["O"] * length
@@ -139,18 +154,10 @@ class _IOB2(TaggingScheme):
                 tags[index] = f"I-{entity_type}"
         return tags
 
-    def allowed(self, previous, tag):
-        if tag is None or tag == "O" or tag.startswith("B-"):
-            return True
-        if not tag.startswith("I-"):
-            return False  # E-/S- are not IOB2 tags (repair rewrites them)
-        # I-X continues a B-X or I-X only.
-        return previous is not None and previous != "O" and previous[2:] == tag[2:]
 
-
-class _IOB1(TaggingScheme):
+class _IOB1(_InsideOutside):
     name = "IOB1"
-    prefixes = ("B", "I")
+    free, bound = "I-", "B-"
 
     def encode(self, spans, length):
         tags = ["O"] * length
@@ -162,14 +169,6 @@ class _IOB1(TaggingScheme):
                 tags[index] = f"I-{entity_type}"
             previous_end, previous_type = end, entity_type
         return tags
-
-    def allowed(self, previous, tag):
-        if tag is None or tag == "O" or tag.startswith("I-"):
-            return True
-        if not tag.startswith("B-"):
-            return False  # E-/S- are not IOB1 tags (repair rewrites them)
-        # B-X only separates two adjacent entities of the same type.
-        return previous is not None and previous != "O" and previous[2:] == tag[2:]
 
 
 class _BIOES(TaggingScheme):

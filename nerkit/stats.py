@@ -1,10 +1,8 @@
-"""Corpus statistics, class weights and tag-sequence validation.
+"""Corpus statistics, for ``convert_iob.py --stats``.
 
-- :func:`validate` reads a corpus in its tagging scheme (detected or given), repairs invalid sequences
-  (``I-PER`` after ``O`` in IOB2, an unclosed ``B-`` in BIOES, ...) and counts the repairs; with
-  ``strict=True`` the first one is an error naming the file and line instead.
 - :func:`corpus_stats` counts sentences, tokens, documents, entities per type and labels, summarises
-  sentence lengths in words (and sub-words, given a Hugging Face tokenizer) and computes class weights.
+  sentence lengths in words (and sub-words, given a Hugging Face tokenizer) and adds the class weights
+  training would use (``nerkit.labels.inverse_frequency_weights``).
   Everything it returns is plain JSON (``json.dumps`` works on it as is).
 - :func:`format_stats` turns those statistics into a table for the terminal.
 
@@ -21,130 +19,18 @@ Nothing here imports ``transformers``: a tokenizer is only ever passed in.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
 from collections import Counter
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 from .corpus import Sentence
-from .errors import NerDataError
-from .schemes import (PLAIN, PREFIXES, corpus_labels, detect_scheme, first_violation, get_scheme, get_spans, is_label,
-                      repair, split_tag)
+from .labels import inverse_frequency_weights
+from .schemes import PLAIN, PREFIXES, corpus_labels, detect_scheme, get_scheme, get_spans, split_tag
 
 # Sentences handed to the tokenizer per call: large enough for the fast tokenizer's batching to pay off,
 # small enough to keep the encodings of one batch in memory.
 TOKENIZER_BATCH = 1000
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Validation
-# ---------------------------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class ValidationReport:
-    """What :func:`validate` found: the scheme it read the tags in and the repairs it made.
-
-    ``repairs`` counts changed tags, ``repaired_sentences`` the sentences holding at least one; ``examples``
-    holds the first few as ``file:line: ...`` lines.
-    """
-
-    scheme: str
-    detected: bool
-    repairs: int = 0
-    repaired_sentences: int = 0
-    examples: List[str] = dataclasses.field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-def _location(sentence: Sentence, path, position: int) -> Tuple[Optional[str], Optional[int], Optional[str]]:
-    """(path, line, where) of a sentence for an error message; ``where`` when the line is unknown."""
-    path = sentence.extra.get("path", path) if sentence.extra else path
-    if sentence.line is not None:
-        return (None if path is None else str(path)), sentence.line, None
-    where = f"sentence {position + 1}"
-    if sentence.document_id:
-        where += f" (document {sentence.document_id})"
-    return (None if path is None else str(path)), None, where
-
-
-def _describe(location: Tuple[Optional[str], Optional[int], Optional[str]]) -> str:
-    path, line, where = location
-    return str(NerDataError("", path=path, line=line, where=where)).rstrip(": ")
-
-
-def validate(sentences: Sequence[Sentence], scheme=None, strict: bool = False, path=None, max_examples: int = 5):
-    """Check and repair the tags of ``sentences``; returns ``(sentences, ValidationReport)``.
-
-    The scheme is detected from the corpus when ``scheme`` is None (``nerkit.schemes.detect_scheme``).
-    Each sentence whose tags the scheme does not allow is replaced by a copy with the repaired tags
-    (``nerkit.schemes.repair``: same entities, conlleval reading); the others are returned as they are.
-    With ``strict=True`` the first invalid sentence raises :class:`NerDataError` naming ``path`` (or the
-    sentence's own ``extra["path"]``), the sentence's first line and the offending tag.
-
-    >>> fixed, report = validate([Sentence(["a", "b"], ["O", "I-ORG"], line=3)], scheme="iob2", path="x.conll")
-    >>> fixed[0].ner_tags, report.repairs, report.examples
-    (['O', 'B-ORG'], 1, ["x.conll:3: word 2 'b': I-ORG -> B-ORG"])
-    >>> validate([Sentence(["a", "b"], ["O", "I-ORG"], line=3)], scheme="iob2", strict=True, path="x.conll")
-    Traceback (most recent call last):
-    ...
-    nerkit.errors.NerDataError: x.conll:3: word 2 'b': tag 'I-ORG' cannot follow 'O' in IOB2 (--strict; without it the tag is repaired)
-    """
-    sentences = list(sentences)
-    plain = scheme is not None and get_scheme(scheme) is PLAIN
-    for position, sentence in enumerate(sentences):
-        _check_sentence(sentence, path, position, plain)
-    detected = scheme is None
-    scheme = detect_scheme(s.ner_tags for s in sentences) if detected else get_scheme(scheme)
-    report = ValidationReport(scheme=scheme.name, detected=detected)
-    result: List[Sentence] = []
-    for position, sentence in enumerate(sentences):
-        fixed, changed = repair(sentence.ner_tags, scheme)
-        if not changed:
-            result.append(sentence)
-            continue
-        location = _location(sentence, path, position)
-        if strict:
-            index = first_violation(sentence.ner_tags, scheme)
-            if index is None:  # repair and first_violation agree (tested); guard anyway
-                index = next(i for i, (old, new) in enumerate(zip(sentence.ner_tags, fixed)) if old != new)
-            previous = sentence.ner_tags[index - 1] if index > 0 else "the sentence start"
-            follows = f"follow {previous!r}" if index > 0 else "open a sentence"
-            if index == len(sentence) - 1 and scheme.allowed(previous if index > 0 else None, sentence.ner_tags[index]):
-                follows = "end a sentence"
-            raise NerDataError(
-                f"word {index + 1} {sentence.tokens[index]!r}: tag {sentence.ner_tags[index]!r} cannot {follows} in "
-                f"{scheme.name} (--strict; without it the tag is repaired)",
-                path=location[0],
-                line=location[1],
-                where=location[2],
-            )
-        report.repairs += changed
-        report.repaired_sentences += 1
-        if len(report.examples) < max_examples:
-            diffs = [
-                f"word {i + 1} {sentence.tokens[i]!r}: {old} -> {new}"
-                for i, (old, new) in enumerate(zip(sentence.ner_tags, fixed))
-                if old != new
-            ]
-            report.examples.append(f"{_describe(location)}: {'; '.join(diffs)}")
-        result.append(dataclasses.replace(sentence, ner_tags=fixed))
-    return result, report
-
-
-def _check_sentence(sentence: Sentence, path, position: int, plain: bool = False) -> None:
-    """Words and tags line up and every tag is a tag (or a plain label): readers check this already,
-    sentences built in code may not have been."""
-    from .formats.conll import bad_tag_message
-
-    if len(sentence.tokens) != len(sentence.ner_tags):
-        path, line, where = _location(sentence, path, position)
-        raise NerDataError(f"{len(sentence.tokens)} words but {len(sentence.ner_tags)} tags", path=path, line=line, where=where)
-    for index, tag in enumerate(sentence.ner_tags):
-        if not is_label(tag, plain):
-            path, line, where = _location(sentence, path, position)
-            raise NerDataError(f"word {index + 1}: {bad_tag_message(tag, plain)}", path=path, line=line, where=where)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -187,30 +73,6 @@ def length_summary(lengths: Iterable[int]) -> Dict[str, float]:
         "p75": round(percentile(values, 75), 4),
         "p99": round(percentile(values, 99), 4),
     }
-
-
-def class_weights(label_counts: Mapping[str, int], labels: Optional[Iterable[str]] = None) -> Dict[str, float]:
-    """Inverse-frequency weight of each label, scaled so that the mean weight over all tokens is 1.
-
-    With ``n_l`` tokens of label ``l``, ``N = sum(n_l)`` tokens and ``K`` labels with ``n_l > 0``::
-
-        w_l = N / (K * n_l)        so that   sum_l n_l * w_l / N = sum_l 1 / K = 1
-
-    i.e. every present label carries the same total weight ``N / K``, and a loss weighted this way keeps the
-    scale of the unweighted one. A label listed in ``labels`` but absent from the corpus gets ``1.0``: it
-    never occurs as a target, so its weight does not change the loss; 1.0 keeps it neutral should the
-    weights be reused elsewhere. (Absent labels are not counted in ``K``.)
-
-    >>> class_weights({"O": 6, "B-PER": 2}, labels=["O", "B-PER", "I-PER"])
-    {'O': 0.6666666666666666, 'B-PER': 2.0, 'I-PER': 1.0}
-    """
-    labels = list(labels) if labels is not None else list(label_counts)
-    for label in label_counts:
-        if label not in labels:
-            labels.append(label)
-    total = sum(label_counts.values())
-    present = sum(1 for count in label_counts.values() if count > 0)
-    return {label: total / (present * label_counts[label]) if label_counts.get(label, 0) > 0 else 1.0 for label in labels}
 
 
 def count_documents(sentences: Iterable[Sentence]) -> int:
@@ -257,10 +119,10 @@ def corpus_stats(sentences: Sequence[Sentence], tokenizer=None, scheme=None, lab
     Keys: ``sentences``, ``tokens``, ``documents`` (:func:`count_documents`), ``scheme`` (detected unless
     given), ``entities`` (per type, ``get_spans`` spans, sorted by type) and ``entity_total``, ``labels``
     (count per label present), ``label_list`` (``label_list`` if given, else every label of the scheme for
-    the types present, ``O`` first), ``class_weights`` (:func:`class_weights` over ``label_list``) and
-    ``lengths`` with ``words`` (:func:`length_summary`) and, given a Hugging Face tokenizer, ``subwords``
-    plus ``tokenizer`` (its name) and ``over_max_length`` (sentences that do not fit the model in one
-    window, special tokens included).
+    the types present, ``O`` first), ``class_weights`` (``nerkit.labels.inverse_frequency_weights`` over
+    ``label_list``) and ``lengths`` with ``words`` (:func:`length_summary`) and, given a Hugging Face
+    tokenizer, ``subwords`` plus ``tokenizer`` (its name) and ``over_max_length`` (sentences that do not fit
+    the model in one window, special tokens included).
     """
     sentences = list(sentences)
     scheme = detect_scheme(s.ner_tags for s in sentences) if scheme is None else get_scheme(scheme)
@@ -282,7 +144,7 @@ def corpus_stats(sentences: Sequence[Sentence], tokenizer=None, scheme=None, lab
         "entity_total": sum(entities.values()),
         "labels": {label: labels[label] for label in sorted(labels, key=_label_order)},
         "label_list": label_list,
-        "class_weights": class_weights(labels, label_list),
+        "class_weights": inverse_frequency_weights(labels, label_list),
         "lengths": {"words": length_summary(word_lengths)},
     }
     if tokenizer is not None:

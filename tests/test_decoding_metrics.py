@@ -12,7 +12,7 @@ from nerkit import metrics
 from nerkit.decoding import decode, transition_masks, viterbi
 from nerkit.errors import NerDataError
 from nerkit.formats import read_sentences
-from nerkit.labels import class_weights, labels_from_data, pretrained_labels, resolve_labels
+from nerkit.labels import labels_from_data, loss_weights_for, pretrained_labels, resolve_labels
 from nerkit.losses import token_classification_loss
 from nerkit.predictions import entities
 from nerkit.schemes import first_violation
@@ -123,16 +123,16 @@ def test_label_list_from_data_or_head():
 
 def test_class_weights(tmp_path):
     labels = ["O", "B-PER", "I-PER"]
-    weights = class_weights("auto", labels, [["O", "O", "O", "B-PER"]])
+    weights = loss_weights_for("auto", labels, [["O", "O", "O", "B-PER"]])
     # N=4 words, K=2 labels present: O 4/(2*3), B-PER 4/(2*1); I-PER unseen weighs 1
     assert weights == pytest.approx([4 / 6, 2.0, 1.0])
     path = tmp_path / "weights.json"
     path.write_text(json.dumps({"B-PER": 3.0}))
-    assert class_weights(str(path), labels, None) == [1.0, 3.0, 1.0]
+    assert loss_weights_for(str(path), labels, None) == [1.0, 3.0, 1.0]
     path.write_text(json.dumps({"B-ORG": 3.0}))
     with pytest.raises(NerDataError, match="B-ORG"):
-        class_weights(str(path), labels, None)
-    assert class_weights("none", labels, None) is None
+        loss_weights_for(str(path), labels, None)
+    assert loss_weights_for("none", labels, None) is None
 
 
 def test_weighted_loss_changes_with_weights():

@@ -10,7 +10,8 @@ import pytest
 
 from nerkit.formats import read_sentences
 from nerkit.schemes import get_spans
-from nerkit.stats import corpus_stats, validate
+from nerkit.labels import validate_tags
+from nerkit.stats import corpus_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
@@ -51,7 +52,7 @@ def test_file_layout():
 def test_the_validator_passes_and_the_readme_counts_are_right(corpus):
     readme = (SAMPLE / "README.md").read_text(encoding="utf-8")
     for split, sentences in corpus.items():
-        _, report = validate(sentences, strict=True, path=SAMPLE / f"{split}.conll")
+        _, report = validate_tags(sentences, strict=True, path=SAMPLE / f"{split}.conll")
         assert (report.scheme, report.repairs) == ("IOB2", 0)
         stats = corpus_stats(sentences)
         entities = stats["entities"]

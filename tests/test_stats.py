@@ -6,7 +6,8 @@ import pytest
 
 from nerkit.corpus import Sentence
 from nerkit.errors import NerDataError
-from nerkit.stats import class_weights, corpus_stats, count_documents, format_stats, length_summary, percentile, subword_lengths, validate
+from nerkit.labels import inverse_frequency_weights, validate_tags
+from nerkit.stats import corpus_stats, count_documents, format_stats, length_summary, percentile, subword_lengths
 
 
 @pytest.fixture
@@ -49,8 +50,8 @@ def test_class_weights_formula(tiny):
 
 
 def test_class_weights_balanced_corpus_is_all_ones():
-    assert class_weights({"O": 5, "B-X": 5}) == {"O": 1.0, "B-X": 1.0}
-    assert class_weights({"O": 3, "B-X": 1}, labels=["B-X", "O", "I-X"]) == {"B-X": 2.0, "O": 4 / 6, "I-X": 1.0}
+    assert inverse_frequency_weights({"O": 5, "B-X": 5}) == {"O": 1.0, "B-X": 1.0}
+    assert inverse_frequency_weights({"O": 3, "B-X": 1}, labels=["B-X", "O", "I-X"]) == {"B-X": 2.0, "O": 4 / 6, "I-X": 1.0}
 
 
 def test_given_scheme_and_label_list_are_used(tiny):
@@ -126,7 +127,7 @@ def test_validate_repairs_and_reports_where(tmp_path):
         Sentence(["in", "London", "Town"], ["O", "I-LOC", "I-LOC"], line=4),
         Sentence(["IBM", "Paris"], ["B-ORG", "I-LOC"], line=8),
     ]
-    fixed, report = validate(sentences, path="train.conll")
+    fixed, report = validate_tags(sentences, path="train.conll")
     assert report.scheme == "IOB2" and report.detected  # 2 B- starts against 1 I- start
     assert [s.ner_tags for s in fixed] == [["B-PER", "O"], ["O", "B-LOC", "I-LOC"], ["B-ORG", "B-LOC"]]
     assert (report.repairs, report.repaired_sentences) == (2, 2)
@@ -138,22 +139,22 @@ def test_validate_repairs_and_reports_where(tmp_path):
 
 def test_validate_in_a_given_scheme():
     iob1 = [Sentence(["a", "b", "c"], ["I-X", "B-X", "O"])]
-    fixed, report = validate(iob1)
+    fixed, report = validate_tags(iob1)
     assert (report.scheme, report.repairs, fixed[0].ner_tags) == ("IOB1", 0, ["I-X", "B-X", "O"])
-    fixed, report = validate(iob1, scheme="iob2")
+    fixed, report = validate_tags(iob1, scheme="iob2")
     assert (report.scheme, report.detected, report.repairs, fixed[0].ner_tags) == ("IOB2", False, 1, ["B-X", "B-X", "O"])
 
 
 def test_validate_keeps_only_a_few_examples():
     sentences = [Sentence(["a"], ["I-X"], line=n) for n in range(1, 20)] + [Sentence(["b", "c"], ["B-X", "I-X"])] * 30
-    _, report = validate(sentences, path="f", max_examples=3)
+    _, report = validate_tags(sentences, path="f", max_examples=3)
     assert report.repairs == 19 and len(report.examples) == 3
 
 
 def test_strict_names_file_line_and_tag():
     sentences = [Sentence(["a", "b"], ["B-X", "O"], line=1)] * 3 + [Sentence(["in", "Paris"], ["O", "I-LOC"], line=9)]
     with pytest.raises(NerDataError) as caught:
-        validate(sentences, strict=True, path="dev.conll")
+        validate_tags(sentences, strict=True, path="dev.conll")
     assert (caught.value.path, caught.value.line) == ("dev.conll", 9)
     assert "'I-LOC' cannot follow 'O' in IOB2" in str(caught.value) and "'Paris'" in str(caught.value)
     assert str(caught.value).startswith("dev.conll:9: ")
@@ -161,19 +162,19 @@ def test_strict_names_file_line_and_tag():
 
 def test_strict_messages_for_start_and_end():
     with pytest.raises(NerDataError, match=r"x:2: word 1 'a': tag 'B-X' cannot open a sentence in IOB1"):
-        validate([Sentence(["a"], ["B-X"], line=2)], scheme="iob1", strict=True, path="x")
+        validate_tags([Sentence(["a"], ["B-X"], line=2)], scheme="iob1", strict=True, path="x")
     with pytest.raises(NerDataError, match=r"word 2 'b': tag 'B-X' cannot end a sentence in BIOES"):
-        validate([Sentence(["a", "b"], ["S-X", "B-X"], line=2)], scheme="bioes", strict=True, path="x")
+        validate_tags([Sentence(["a", "b"], ["S-X", "B-X"], line=2)], scheme="bioes", strict=True, path="x")
 
 
 def test_strict_without_a_line_names_the_sentence_and_document():
     sentences = [Sentence(["a"], ["O"], document_id="doc-7"), Sentence(["b"], ["E-X"], document_id="doc-7")]
     with pytest.raises(NerDataError, match=r"^x.json \(sentence 2 \(document doc-7\)\): word 1 'b'"):
-        validate(sentences, scheme="bioes", strict=True, path="x.json")
+        validate_tags(sentences, scheme="bioes", strict=True, path="x.json")
 
 
 def test_validate_rejects_broken_sentences():
     with pytest.raises(NerDataError, match=r"f:3: 2 words but 1 tags"):
-        validate([Sentence(["a", "b"], ["O"], line=3)], path="f")
+        validate_tags([Sentence(["a", "b"], ["O"], line=3)], path="f")
     with pytest.raises(NerDataError, match=r"f:5: word 2: tag 'B_PER' is not a tag.*did you mean 'B-PER'"):
-        validate([Sentence(["a", "b"], ["O", "B_PER"], line=5)], path="f")
+        validate_tags([Sentence(["a", "b"], ["O", "B_PER"], line=5)], path="f")

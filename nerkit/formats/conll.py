@@ -32,7 +32,8 @@ from typing import Callable, Iterator, List, Optional
 from ..corpus import Sentence, number_sentences
 from ..errors import NerDataError
 from ..files import atomic_write, read_lines
-from ..schemes import is_label, is_tag
+from ..labels import TagChecker, bad_tag_message
+from ..schemes import is_label
 
 DOCSTART = "-DOCSTART-"
 _SPACES = re.compile(r"[ \t]+")
@@ -43,46 +44,6 @@ _UNWRITABLE = re.compile(r"[ \t\r\n]")
 def document_name(number: int) -> str:
     """The id of the ``number``-th document (1-based) of a CoNLL file: ``doc-0001``."""
     return f"doc-{number:04d}"
-
-
-def bad_tag_message(tag, plain: bool = False) -> str:
-    """Why ``tag`` is not a tag, with a hint for the usual slips (``B_PER``, ``b-per``, ``PER``, POS tags).
-
-    >>> bad_tag_message("B_PER")
-    "tag 'B_PER' is not a tag (expected O or B-/I-/E-/S- followed by a type; did you mean 'B-PER'?)"
-    >>> bad_tag_message("two words", plain=True)
-    "label 'two words' is not a label (expected a non-empty string without white space)"
-    """
-    if plain:
-        return f"label {tag!r} is not a label (expected a non-empty string without white space)"
-    message = f"tag {tag!r} is not a tag (expected O or B-/I-/E-/S- followed by a type"
-    if isinstance(tag, str):
-        guesses = [tag.upper() if len(tag) <= 1 else tag[0].upper() + tag[1:]]
-        if len(tag) > 2 and tag[1] in "_.:":
-            guesses.append(f"{tag[0].upper()}-{tag[2:]}")
-        guess = next((g for g in guesses if g != tag and is_tag(g)), None)
-        if guess:
-            return f"{message}; did you mean {guess!r}?)"
-        if tag and tag != "O" and is_tag(f"B-{tag}"):
-            return (f"{message}; a bare type like {tag!r} needs a prefix, e.g. 'B-{tag}', unless these are labels "
-                    "without spans, such as POS tags: then choose the tagging scheme none)")
-    return message + ")"
-
-
-class TagChecker:
-    """Validates tags (or plain labels) with :func:`is_label`, remembering the good ones (a corpus has few)."""
-
-    def __init__(self, path: Path, plain: bool = False):
-        self.path, self.plain = path, plain
-        self.valid: set = set()
-
-    def __call__(self, tag, line: Optional[int] = None, where: Optional[str] = None) -> str:
-        if tag in self.valid:
-            return tag
-        if not is_label(tag, self.plain):
-            raise NerDataError(bad_tag_message(tag, self.plain), path=str(self.path), line=line, where=where)
-        self.valid.add(tag)
-        return tag
 
 
 def _splitter(delimiter: Optional[str]) -> Callable[[str], List[str]]:

@@ -40,8 +40,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from ..corpus import Sentence
 from ..errors import NerDataError
 from ..files import atomic_write, read_text
+from ..labels import TagChecker, bad_tag_message
 from ..schemes import is_label, is_tag
-from .conll import TagChecker, bad_tag_message
 
 CSV_SUFFIXES = (".csv", ".tsv")
 META_FIELDS = ("document_id", "id", "sentence_index")
@@ -284,13 +284,9 @@ def _tag_namer(options, path: Path) -> Callable:
             if not 0 <= number < len(label_list):
                 raise ValueError(f"tag id {number} is outside the label list ({len(label_list)} labels)")
             value = label_list[number]
-        if not isinstance(value, str):  # a list or object where a tag should be (unhashable: test first)
-            raise ValueError(bad_tag_message(value, checker.plain))
-        if value in checker.valid:
-            return value
-        if not is_label(value, checker.plain):
-            raise ValueError(bad_tag_message(value, checker.plain))
-        checker.valid.add(value)
+        problem = checker.problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     return to_tag

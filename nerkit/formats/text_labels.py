@@ -26,8 +26,8 @@ from typing import Iterable, Iterator, List, Tuple
 from ..corpus import Sentence, number_sentences
 from ..errors import NerDataError
 from ..files import atomic_write, read_lines
+from ..labels import TagChecker, bad_tag_message
 from ..schemes import is_label
-from .conll import TagChecker, bad_tag_message
 
 TEXT_PREFIX, LABELS_PREFIX = "text", "labels"
 
