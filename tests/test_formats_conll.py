@@ -329,3 +329,11 @@ def test_find_splits_on_real_folders(shared_data):
         "validation": "emerging.dev.conll",
         "test": "emerging.test.annotated",
     }
+
+
+def test_first_word_starting_with_a_bom_survives_a_round_trip(tmp_path):
+    # Readers strip a BOM at the start of a file; a word that is (or starts with) U+FEFF must not be lost with it.
+    sentences = [Sentence(["\ufeff", "Paris"], ["O", "B-LOC"], sentence_index=0)]
+    path = tmp_path / "bom.conll"
+    conll.write(sentences, path, FormatOptions())
+    assert as_tuples(read(path)) == as_tuples(sentences)

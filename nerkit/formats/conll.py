@@ -161,9 +161,11 @@ def write(sentences: List[Sentence], path: Path, options) -> None:
         lines.extend(f"{token}{delimiter}{tag}" for token, tag in zip(sentence.tokens, sentence.ner_tags))
         lines.append("")
     _note_losses(options, renamed, orphaned, skipped)
+    # Readers strip one BOM at the start of a file: a first word that starts with one keeps it behind ours.
+    bom = "\ufeff" if lines and lines[0].startswith("\ufeff") else ""
     try:
         with atomic_write(path, encoding=options.encoding) as stream:
-            stream.write("".join(line + "\n" for line in lines))
+            stream.write(bom + "".join(line + "\n" for line in lines))
     except UnicodeEncodeError as error:
         raise NerDataError(f"cannot encode {error.object[error.start:error.end]!r} as {options.encoding}", path=str(path)) from None
 
