@@ -31,22 +31,18 @@ whatever the batching (the Trainer averages batch means, the same number when th
 import logging
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
-import datasets
 import torch
-import transformers
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
-from transformers import HfArgumentParser, get_scheduler
+from transformers import get_scheduler
 from transformers.trainer_pt_utils import get_parameter_names
 
-from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
 from nerkit.batching import (
     LengthSortedBatchSampler,
     TokenBudgetBatchSampler,
@@ -60,13 +56,12 @@ from nerkit.data import load_data, load_requested_splits
 from nerkit.errors import NerDataError, exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
 from nerkit.features import prepare_features
+from nerkit.interrupts import SaveOnInterruptContext
 from nerkit.labels import class_weights
 from nerkit.losses import token_classification_loss
 from nerkit.loop import (
     LoopArguments,
     LoopState,
-    SaveOnInterrupt,
-    check_launch,
     per_input_loss,
     resolve_checkpoint,
     save_checkpoint,
@@ -76,7 +71,8 @@ from nerkit.loop import (
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import report_training_run
-from nerkit.runtime import keep_freed_memory, limit_kernel_caches, runs_on_cpu, use_cpu_bf16
+from nerkit.runtime import runs_on_cpu, use_cpu_bf16
+from nerkit.script_setup import check_launch, parse_script_arguments, setup_logging
 from nerkit.throughput import PerformanceLog, TokenCounter
 
 logger = logging.getLogger(__name__)
@@ -121,11 +117,7 @@ def evaluate(accelerator, model, dataloader, evaluator, lengths, weights, prefix
 @exit_on_user_error
 def main(argv=None):
     # ---- Arguments -----------------------------------------------------------------------------------------
-    limit_kernel_caches()  # before the first kernel runs: see nerkit/runtime.py
-    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, LoopArguments))
-    model_args, data_args, args = parse_arguments(parser, argv)
-    if model_args.keep_freed_memory:
-        keep_freed_memory()  # before the first batch: see nerkit/runtime.py
+    model_args, data_args, args = parse_script_arguments(LoopArguments, argv)
     if not args.output_dir:
         raise NerDataError("--output_dir is required")
 
@@ -150,16 +142,9 @@ def main(argv=None):
     except ValueError as error:  # e.g. fp16 where the device has none
         raise NerDataError(str(error).splitlines()[0]) from None
 
-    logging.basicConfig(
-        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
-        datefmt="%m/%d/%Y %H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
-    )
-    log_level = logging.INFO if accelerator.is_local_main_process else logging.WARNING
-    logger.setLevel(log_level)
-    logging.getLogger("nerkit").setLevel(log_level)
-    datasets.utils.logging.set_verbosity(logging.WARNING if accelerator.is_local_main_process else logging.ERROR)
-    transformers.utils.logging.set_verbosity(logging.WARNING if accelerator.is_local_main_process else logging.ERROR)
+    main_process = accelerator.is_local_main_process  # logs; the others only warn
+    setup_logging(logger, logging.INFO if main_process else logging.WARNING,
+                  library_level=logging.WARNING if main_process else logging.ERROR)
     logger.info(f"{accelerator.num_processes} process(es), {accelerator.distributed_type}, device {accelerator.device}, "
                 f"mixed precision {accelerator.mixed_precision}")
     check_launch(accelerator.num_processes, str(accelerator.distributed_type))
@@ -327,7 +312,7 @@ def main(argv=None):
 
         counter = TokenCounter(tokenizer.pad_token_id).attach(model)
         start_time, start_steps = time.time(), state.completed_steps
-        with SaveOnInterrupt(data_args.save_on_interrupt) as interrupt:
+        with SaveOnInterruptContext(data_args.save_on_interrupt) as interrupt:
             for epoch in range(state.epoch, num_train_epochs):
                 if state.completed_steps >= max_train_steps or early_stop():
                     break

@@ -25,7 +25,6 @@ from typing import Dict, List, Optional, Tuple
 from transformers import SchedulerType
 
 from .errors import NerDataError
-from .interrupts import InterruptFlag
 from .features import IGNORE_INDEX
 from .losses import per_input_loss  # noqa: F401  (the loop imports it from here)
 
@@ -213,62 +212,10 @@ def save_checkpoint(accelerator, state: LoopState, output_dir: str, name: str) -
     return final
 
 
-class SaveOnInterrupt(InterruptFlag):
-    """``--save_on_interrupt`` for the loop: inside ``with``, the first Ctrl-C (SIGINT) asks the loop to save a
-    checkpoint after the current optimizer step and stop; a second Ctrl-C stops at once. The loop asks
-    :meth:`requested` after every optimizer step; with several processes the answer is reduced across them, so
-    all stop at the same step (one small all-reduce a step, only when the option is on)."""
-
-    def __init__(self, enabled: bool):
-        super().__init__()
-        self.enabled = enabled
-
-    def __enter__(self):
-        if self.enabled:
-            self.install()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.uninstall()
-
-    def requested(self, accelerator) -> bool:
-        if not self.enabled:
-            return False
-        if accelerator.num_processes == 1:
-            return self.interrupted
-        import torch
-
-        flag = torch.tensor(float(self.interrupted), device=accelerator.device)
-        return accelerator.reduce(flag, reduction="sum").item() > 0
-
-
 # --- evaluation loss -----------------------------------------------------------------------------------------
 
 
 # --- launches and trackers ------------------------------------------------------------------------------------
-
-
-def check_launch(num_processes: int, kind: str = "") -> None:
-    """Refuse a launch of several processes that turned into independent single-process runs.
-
-    Both scripts call it: the Accelerator's or the TrainingArguments' process count against ``WORLD_SIZE``.
-    """
-    launched = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    if launched > 1 and num_processes != launched:
-        raise NerDataError(
-            f"launched as {launched} processes, but only {num_processes} joined the run{f' ({kind})' if kind else ''}; "
-            f"without a GPU for each, add --use_cpu to train as {launched} CPU processes (gloo)"
-        )
-    if (
-        num_processes == 1
-        and "WORLD_SIZE" not in os.environ
-        and "MASTER_PORT" in os.environ
-        and os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
-    ):
-        logger.warning(
-            "`accelerate launch --cpu --num_processes N` starts ONE process whatever N is; for N CPU processes run "
-            "`torchrun --nproc_per_node N run_ner_no_trainer.py --use_cpu ...`"
-        )
 
 
 def tracker_config(*argument_groups) -> Dict[str, object]:
