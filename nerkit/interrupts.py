@@ -20,6 +20,12 @@ from transformers import TrainerCallback
 logger = logging.getLogger(__name__)
 
 
+def stopped_after_interrupt(step: int, checkpoint: str, resume: str) -> KeyboardInterrupt:
+    """What both scripts raise once the checkpoint is saved (they turn it into one line and exit status 130)."""
+    return KeyboardInterrupt(f"training stopped at step {step}; checkpoint saved in {checkpoint}; "
+                             f"run again with {resume} to continue")
+
+
 class InterruptFlag:
     """The SIGINT handler both classes share: the first Ctrl-C sets ``interrupted``, the second stops at once."""
 
@@ -31,7 +37,8 @@ class InterruptFlag:
         if self.interrupted:
             raise KeyboardInterrupt("stopped without saving")
         self.interrupted = True
-        logger.warning("Ctrl-C: saving a checkpoint after this optimizer step, then stopping (Ctrl-C again to stop now)")
+        logger.warning("Ctrl-C: saving a checkpoint after this optimizer step, then stopping "
+                       "(Ctrl-C again to stop now)")
 
     def install(self) -> None:
         if threading.current_thread() is threading.main_thread():

@@ -56,7 +56,8 @@ def per_input_loss(logits, labels, class_weights=None):
     if weight is None:
         weights = labelled.to(logits.dtype)
     else:
-        weights = torch.where(labelled, weight[labels.clamp_min(0)], torch.zeros((), dtype=logits.dtype, device=logits.device))
+        zero = torch.zeros((), dtype=logits.dtype, device=logits.device)
+        weights = torch.where(labelled, weight[labels.clamp_min(0)], zero)
     return losses.sum(dim=1), weights.sum(dim=1)
 
 

@@ -29,7 +29,7 @@ from transformers.trainer_utils import EvalLoopOutput, denumpify_detensorize, se
 
 from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, evaluation_order, input_lengths, restore_order
 from .files import atomic_write
-from .interrupts import SaveOnInterruptCallback
+from .interrupts import SaveOnInterruptCallback, stopped_after_interrupt
 from .losses import WeightedLoss, split_loss
 from .outputs import last_checkpoint
 
@@ -73,12 +73,11 @@ class NerTrainer(Trainer):
         result = super().train(*args, **kwargs)
         if self.interrupt is not None and self.interrupt.interrupted:
             checkpoint = last_checkpoint(self.args.output_dir)
-            raise KeyboardInterrupt(f"training stopped at step {self.state.global_step}; checkpoint saved in {checkpoint}; "
-                                    "run again with --resume_from_checkpoint latest to continue")
+            raise stopped_after_interrupt(self.state.global_step, checkpoint, "--resume_from_checkpoint latest")
         return result
 
     def save_model(self, output_dir: Optional[str] = None, _internal_call: bool = False) -> None:
-        """``Trainer.save_model`` (model as safetensors, config, tokenizer), with the arguments as JSON, not a pickle."""
+        """``Trainer.save_model`` (model as safetensors, config, tokenizer), the arguments as JSON, not a pickle."""
         super().save_model(output_dir, _internal_call=True)  # no push yet: the pickle is still there
         folder = output_dir if output_dir is not None else self.args.output_dir
         if self.args.should_save:
