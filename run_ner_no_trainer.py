@@ -2,10 +2,11 @@
 """Fine-tune a transformer for named-entity recognition with a plain training loop on Accelerate.
 
 The loop is here, top to bottom, for users who want to change it: arguments, data, model, train, evaluate,
-predict. Everything else is ``run_ner.py``'s own code from ``nerkit``: the same files in any format, the same
-features (windows, document context), the same per-word metrics and decoding, the same result, report and
-prediction files. Evaluating the same model, both scripts report the same metrics and write byte-identical
-prediction files.
+predict. Its bookkeeping (running loss, checkpoints, early stopping, evaluation) is in ``nerkit/loop.py``, what
+it is built from (Accelerator, dataloaders, optimizer, schedule) in ``nerkit/loop_setup.py``. Everything else
+is ``run_ner.py``'s own code from ``nerkit``: the same files in any format, the same features (windows,
+document context), the same per-word metrics and decoding, the same result, report and prediction files.
+Evaluating the same model, both scripts report the same metrics and write byte-identical prediction files.
 
     python run_ner_no_trainer.py --model_name_or_path MODEL --train_file train.conll \
         --validation_file dev.conll --test_file test.conll --output_dir out
