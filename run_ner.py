@@ -12,25 +12,20 @@ prediction files. ``run_ner_no_trainer.py`` does the same with a plain Accelerat
 """
 
 import logging
-import sys
 
-import datasets
-import transformers
-from transformers import HfArgumentParser, TrainingArguments, set_seed
+from transformers import TrainingArguments, set_seed
 
-from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
-from nerkit.batching import evaluation_budget, input_lengths, token_collator, training_budget
+from nerkit.batching import evaluation_budget, input_lengths, model_inputs, token_collator, training_budget
 from nerkit.data import load_requested_splits
 from nerkit.errors import exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
 from nerkit.features import prepare_features
 from nerkit.labels import loss_weights_for
-from nerkit.loop import check_launch
-from nerkit.losses import WeightedLoss
 from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import RunFacts, report_training_run
-from nerkit.runtime import keep_freed_memory, limit_kernel_caches, use_cpu_bf16
+from nerkit.runtime import use_cpu_bf16
+from nerkit.script_setup import check_launch, parse_script_arguments, setup_logging
 from nerkit.throughput import PerformanceLog, TokenCounter
 from nerkit.trainer import NerTrainer
 
@@ -40,22 +35,8 @@ logger = logging.getLogger(__name__)
 @exit_on_user_error
 def main(argv=None):
     # ---- Arguments -----------------------------------------------------------------------------------------
-    limit_kernel_caches()  # before the first kernel runs: see nerkit/runtime.py
-    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
-    model_args, data_args, training_args = parse_arguments(parser, argv)
-    if model_args.keep_freed_memory:
-        keep_freed_memory()  # before the first batch: see nerkit/runtime.py
-
-    logging.basicConfig(
-        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
-        datefmt="%m/%d/%Y %H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
-    )
-    log_level = training_args.get_process_log_level()
-    logger.setLevel(log_level)
-    logging.getLogger("nerkit").setLevel(log_level)
-    datasets.utils.logging.set_verbosity(log_level)
-    transformers.utils.logging.set_verbosity(log_level)
+    model_args, data_args, training_args = parse_script_arguments(TrainingArguments, argv)
+    setup_logging(logger, training_args.get_process_log_level())
     if use_cpu_bf16(model_args.cpu_bf16, training_args.device.type == "cpu",
                     training_args.fp16 or training_args.bf16 or training_args.mixed_precision != "no"):
         training_args.bf16, training_args.mixed_precision = True, "bf16"  # what --bf16 --use_cpu would have set
@@ -105,18 +86,16 @@ def main(argv=None):
     if budget and str(training_args.train_sampling_strategy) != "random":
         logger.warning(f"--train_sampling_strategy {training_args.train_sampling_strategy} is not used: training batches "
                        f"are cut by --max_tokens_per_batch ({budget} sub-words); pass --max_tokens_per_batch 0 to use it")
+    inputs = {split: model_inputs(dataset) for split, dataset in features.items()}  # the evaluators keep features
     trainer = NerTrainer(
         model=model,
         args=training_args,
-        train_dataset=features.get("train"),
-        eval_dataset=features.get("validation"),
+        train_dataset=inputs.get("train"),
+        eval_dataset=inputs.get("validation"),
         processing_class=tokenizer,
         data_collator=collator,
-        compute_metrics=evaluators.get("validation"),
-        # Always ours: transformers 5 treats BERT-like models (forward(**kwargs)) as normalising their loss by
-        # num_items_in_batch, which they do not, so its loss would be off by the world size under DDP and not
-        # divided by gradient_accumulation_steps.
-        compute_loss_func=WeightedLoss(weights),
+        evaluator=evaluators.get("validation"),  # scores in input order, in place of compute_metrics
+        class_weights=weights,
         save_on_interrupt=data_args.save_on_interrupt,
         max_tokens_per_batch=budget,
         eval_max_tokens_per_batch=evaluation_budget(data_args.eval_max_tokens_per_batch),
@@ -140,8 +119,8 @@ def main(argv=None):
         if split not in evaluators:
             continue
         logger.info(f"*** {prefix} ***")
-        trainer.compute_metrics = evaluators[split]
-        output = trainer.predict(features[split], metric_key_prefix=prefix)
+        trainer.evaluator = evaluators[split]
+        output = trainer.predict(inputs[split], metric_key_prefix=prefix)
         metrics = dict(output.metrics, **{f"{prefix}_samples": len(raw_datasets[split])})
         trainer.log_metrics(prefix, metrics)
         performance.inference(prefix, sum(evaluators[split].lengths), output.metrics[f"{prefix}_runtime"])

@@ -16,7 +16,9 @@ One job per module:
 - ``metrics``: seqeval scores and reports, offline (per word for plain labels);
 - ``arguments``: the argument dataclasses both training scripts share;
 - ``predictions``: writing word-aligned predictions;
-- ``trainer``, ``loop``, ``interrupts``: what the Trainer and the Accelerate loop need beyond the libraries;
+- ``script_setup``: what both training scripts do first (arguments, logging, launch check);
+- ``trainer``, ``loop``, ``loop_setup``, ``loop_arguments``, ``interrupts``: what the Trainer and the Accelerate
+  loop need beyond the libraries;
 - ``inference``, ``reports``: raw-text prediction; plots, confusion table and model card after training;
 - ``throughput``, ``runtime``: ``performance.json`` (tokens/s, words/s, peak memory); kernel-cache settings.
 """

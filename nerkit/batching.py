@@ -124,6 +124,24 @@ def restore_order(rows, order: Sequence[int]):
     return [rows[position] for position in inverse]
 
 
+def evaluation_order(dataloader) -> Optional[List[int]]:
+    """The input index of every row a length-sorted evaluation loader yields (its sampler's ``order``, for
+    :func:`restore_order`); None for a loader that yields inputs in input order."""
+    return getattr(getattr(dataloader, "batch_sampler", None), "order", None)
+
+
+# nerkit.features adds these to every input so that decoding finds the words; they are not model inputs.
+DECODING_COLUMNS = ("word_index", "sentence_id", "word_sentence")
+
+
+def model_inputs(features):
+    """A features split without its decoding columns: what the model and the collator take (labels included).
+
+    Both training scripts batch these; the evaluators keep the full features.
+    """
+    return features.remove_columns(list(DECODING_COLUMNS))
+
+
 # Batches of one sentence per input hold about 0.8 of their budget in real sub-words (padding counts against it):
 # 2 epochs took 1,086 steps against 878 for random batches of 32 on CoNLL-2003, 444 against 356 on NCBI-disease.
 ONE_SENTENCE_FILL = 0.8

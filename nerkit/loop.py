@@ -1,9 +1,8 @@
-"""The parts of ``run_ner_no_trainer.py`` that are not the loop itself: its arguments, its resumable state,
-checkpoint folders, Ctrl-C handling, the per-input evaluation loss and a check that a multi-process launch
-really is one.
+"""The bookkeeping of ``run_ner_no_trainer.py``'s loop, so that the loop reads like upstream's: the resumable state
+and checkpoint folders, the running loss and its logging, early stopping, and the evaluation of a split.
 
-The loop stays in the script, readable top to bottom; everything here is small and has no opinion on how the
-loop trains.
+The forward pass, backward pass and optimizer step stay in the script; nothing here decides how the loop trains
+(what it is built from: :mod:`nerkit.loop_setup`).
 
 Checkpoints are ``step_N`` / ``epoch_N`` folders in ``output_dir`` (upstream's names), each holding
 ``accelerator.save_state`` (model, optimizer, scheduler, gradient scaler, every process's RNG states) plus
@@ -19,104 +18,20 @@ import logging
 import os
 import re
 import shutil
+import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Dict, List, Optional, Tuple
 
-from transformers import SchedulerType
+import torch
 
+from .batching import evaluation_order, restore_order
 from .errors import NerDataError
-from .interrupts import InterruptFlag
-from .features import IGNORE_INDEX
-from .losses import per_input_loss  # noqa: F401  (the loop imports it from here)
+from .losses import per_input_loss
 
 logger = logging.getLogger(__name__)
 
 LOOP_STATE_NAME = "loop_state.json"
 CHECKPOINT_NAME = re.compile(r"^(step|epoch)_(\d+)$")
-
-
-@dataclass
-class LoopArguments:
-    """Upstream ``run_ner_no_trainer.py``'s training options (same names and defaults), plus ours after the marker."""
-
-    output_dir: Optional[str] = field(default=None, metadata={"help": "Where to store the model, results and checkpoints."})
-    per_device_train_batch_size: int = field(default=8, metadata={"help": "Batch size per process for training."})
-    per_device_eval_batch_size: int = field(default=8, metadata={"help": "Batch size per process for evaluation."})
-    learning_rate: float = field(default=5e-5, metadata={"help": "Initial learning rate (after warm-up)."})
-    weight_decay: float = field(default=0.0, metadata={"help": "Weight decay (not on biases and norm weights)."})
-    num_train_epochs: int = field(default=3, metadata={"help": "Training epochs."})
-    max_train_steps: Optional[int] = field(
-        default=None, metadata={"help": "Optimizer steps to train for; overrides --num_train_epochs."}
-    )
-    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches per optimizer step."})
-    lr_scheduler_type: SchedulerType = field(default="linear", metadata={"help": "Learning-rate schedule."})
-    num_warmup_steps: int = field(default=0, metadata={"help": "Optimizer steps of linear warm-up."})
-    seed: int = field(default=42, metadata={"help": "Seed for model initialisation, dropout and shuffling."})
-    model_type: Optional[str] = field(
-        default=None,
-        metadata={"help": "Upstream: the architecture to train from scratch. Accepted for compatibility; a model is "
-                  "always loaded from --model_name_or_path here, so it is ignored."},
-    )
-    debug: bool = field(default=False, metadata={"help": "Use at most 100 sentences of each split."})
-    checkpointing_steps: Optional[str] = field(
-        default=None, metadata={"help": "Save the training state every N optimizer steps, or 'epoch' after each epoch."}
-    )
-    resume_from_checkpoint: Optional[str] = field(
-        default=None,
-        metadata={"help": "Resume training from this step_N/epoch_N folder; with no value, from the latest one in "
-                  "--output_dir.", "nargs": "?", "const": "latest"},
-    )
-    with_tracking: bool = field(default=False, metadata={"help": "Log loss, learning rate and metrics to trackers."})
-    report_to: str = field(
-        default="all", metadata={"help": "Trackers for --with_tracking: tensorboard, wandb, ... or all (installed)."}
-    )
-    push_to_hub: bool = field(default=False, metadata={"help": "Upload the final model to the Hugging Face hub."})
-    hub_model_id: Optional[str] = field(default=None, metadata={"help": "Hub repository (default: output_dir's name)."})
-    hub_token: Optional[str] = field(default=None, metadata={"help": "Token to push to the hub."})
-    # --- beyond upstream ---
-    do_train: bool = field(default=False, metadata={"help": "Train (default, with none of --do_*: if there is a train split)."})
-    do_eval: bool = field(
-        default=False, metadata={"help": "Evaluate on the validation split (default: if there is one)."}
-    )
-    do_predict: bool = field(default=False, metadata={"help": "Predict the test split (default: if there is one)."})
-    mixed_precision: Optional[str] = field(
-        default=None,
-        metadata={"help": "no, fp16 or bf16 (default: what `accelerate config`/`accelerate launch` says, else no).",
-                  "choices": ["no", "fp16", "bf16"]},
-    )
-    use_cpu: bool = field(
-        default=False,
-        metadata={"help": "Run on the CPU even if a GPU is there; needed to run several CPU processes (gloo) "
-                  "under torchrun or accelerate launch."},
-    )
-    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping (the Trainer's default); 0: off."})
-    logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N optimizer steps."})
-    early_stopping_patience: Optional[int] = field(
-        default=None,
-        metadata={"help": "Stop when the validation F1 (evaluated after every epoch) has not improved for this "
-                  "many evaluations. The final model is the last one, not the best."},
-    )
-
-    def __post_init__(self):
-        self.lr_scheduler_type = SchedulerType(self.lr_scheduler_type)
-        if self.checkpointing_steps is not None:
-            value = str(self.checkpointing_steps).strip().lower()
-            if value == "epoch":
-                self.checkpointing_steps = "epoch"
-            elif value.isdigit() and int(value) > 0:
-                self.checkpointing_steps = int(value)
-            else:
-                raise NerDataError(f"--checkpointing_steps must be a positive number or 'epoch', got {self.checkpointing_steps!r}")
-        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
-                     "logging_steps"):
-            if getattr(self, name) < 1:
-                raise NerDataError(f"--{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_train_steps is not None and self.max_train_steps < 1:
-            raise NerDataError(f"--max_train_steps must be >= 1, got {self.max_train_steps}")
-        if self.num_train_epochs < 1 and self.max_train_steps is None:
-            raise NerDataError(f"--num_train_epochs must be >= 1, got {self.num_train_epochs}")
-        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
-            raise NerDataError(f"--early_stopping_patience must be >= 1, got {self.early_stopping_patience}")
 
 
 @dataclass
@@ -146,7 +61,8 @@ class LoopState:
             with open(path, encoding="utf-8") as stream:
                 values = json.load(stream)
         except FileNotFoundError:
-            raise NerDataError(f"not a checkpoint of run_ner_no_trainer.py (no {LOOP_STATE_NAME})", path=folder) from None
+            raise NerDataError(f"not a checkpoint of run_ner_no_trainer.py (no {LOOP_STATE_NAME})",
+                               path=folder) from None
         except json.JSONDecodeError as error:
             raise NerDataError(f"unreadable loop state: {error.msg}", path=path) from None
         known = {f.name for f in fields(cls)}
@@ -213,76 +129,172 @@ def save_checkpoint(accelerator, state: LoopState, output_dir: str, name: str) -
     return final
 
 
-class SaveOnInterrupt(InterruptFlag):
-    """``--save_on_interrupt`` for the loop: inside ``with``, the first Ctrl-C (SIGINT) asks the loop to save a
-    checkpoint after the current optimizer step and stop; a second Ctrl-C stops at once. The loop asks
-    :meth:`requested` after every optimizer step; with several processes the answer is reduced across them, so
-    all stop at the same step (one small all-reduce a step, only when the option is on)."""
-
-    def __init__(self, enabled: bool):
-        super().__init__()
-        self.enabled = enabled
-
-    def __enter__(self):
-        if self.enabled:
-            self.install()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.uninstall()
-
-    def requested(self, accelerator) -> bool:
-        if not self.enabled:
-            return False
-        if accelerator.num_processes == 1:
-            return self.interrupted
-        import torch
-
-        flag = torch.tensor(float(self.interrupted), device=accelerator.device)
-        return accelerator.reduce(flag, reduction="sum").item() > 0
+def load_checkpoint(accelerator, folder: str) -> LoopState:
+    """Restore what :func:`save_checkpoint` saved (model, optimizer, scheduler, scaler, every process's RNG) and
+    return the loop's state."""
+    accelerator.load_state(folder)
+    state = LoopState.load(folder)
+    logger.info(f"Resumed from {folder}: epoch {state.epoch}, {state.step_in_epoch} batches into it, "
+                f"{state.completed_steps} optimizer steps done")
+    return state
 
 
-# --- evaluation loss -----------------------------------------------------------------------------------------
+# --- the loop's bookkeeping -----------------------------------------------------------------------------------
 
 
-# --- launches and trackers ------------------------------------------------------------------------------------
+class TrainingProgress:
+    """The loop's bookkeeping around its :class:`LoopState`: the running loss and its logging, checkpoints by
+    step, by epoch and on Ctrl-C, evaluations and early stopping, the final training metrics.
 
-
-def check_launch(num_processes: int, kind: str = "") -> None:
-    """Refuse a launch of several processes that turned into independent single-process runs.
-
-    Both scripts call it: the Accelerator's or the TrainingArguments' process count against ``WORLD_SIZE``.
+    The loss summed since the last log stays a tensor on the device (no synchronisation per batch); a checkpoint
+    keeps it, so a resumed run logs the same numbers.
     """
-    launched = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    if launched > 1 and num_processes != launched:
-        raise NerDataError(
-            f"launched as {launched} processes, but only {num_processes} joined the run{f' ({kind})' if kind else ''}; "
-            f"without a GPU for each, add --use_cpu to train as {launched} CPU processes (gloo)"
-        )
-    if (
-        num_processes == 1
-        and "WORLD_SIZE" not in os.environ
-        and "MASTER_PORT" in os.environ
-        and os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
-    ):
-        logger.warning(
-            "`accelerate launch --cpu --num_processes N` starts ONE process whatever N is; for N CPU processes run "
-            "`torchrun --nproc_per_node N run_ner_no_trainer.py --use_cpu ...`"
-        )
+
+    def __init__(self, accelerator, state: LoopState, args, schedule, lr_scheduler):
+        self.accelerator, self.state, self.args = accelerator, state, args
+        self.schedule = schedule  # a nerkit.loop_setup.TrainingSchedule
+        self.lr_scheduler = lr_scheduler
+        self.total_batch_size = (args.per_device_train_batch_size * accelerator.num_processes
+                                 * args.gradient_accumulation_steps)
+        self.running_loss = torch.tensor(state.running_loss, device=accelerator.device)
+        self.running_batches = state.running_batches
+
+    def log_plan(self, num_inputs: int, num_sentences: int) -> None:
+        """The Trainer's "Running training" lines."""
+        args = self.args
+        logger.info("***** Running training *****")
+        logger.info(f"  Num examples = {num_inputs} inputs from {num_sentences} sentences")
+        logger.info(f"  Num epochs = {self.schedule.num_train_epochs}")
+        logger.info(f"  Instantaneous batch size per device = {args.per_device_train_batch_size}")
+        logger.info(f"  Total train batch size (w. parallel, distributed & accumulation) = {self.total_batch_size}")
+        logger.info(f"  Gradient accumulation steps = {args.gradient_accumulation_steps}")
+        logger.info(f"  Total optimization steps = {self.schedule.max_train_steps}")
+
+    def micro_batch_done(self, loss: torch.Tensor) -> None:
+        self.state.step_in_epoch += 1
+        self.running_loss += loss.detach().float()
+        self.running_batches += 1
+
+    def optimizer_step_done(self, stop_requested: bool) -> Optional[str]:
+        """Count an optimizer step; log the loss every ``logging_steps``; save ``step_N`` every
+        ``checkpointing_steps`` or when ``stop_requested``. The checkpoint folder when the loop must stop."""
+        state, args = self.state, self.args
+        state.completed_steps += 1
+        save_now = isinstance(args.checkpointing_steps, int) and state.completed_steps % args.checkpointing_steps == 0
+        if state.completed_steps % args.logging_steps == 0:
+            self.log_running_loss()
+        if save_now or stop_requested:
+            checkpoint = self.save(f"step_{state.completed_steps}")
+            if stop_requested:
+                return checkpoint
+        return None
+
+    def evaluation_done(self, metrics: Dict[str, object], epoch: int) -> None:
+        """Record the evaluation after ``epoch``: history, early-stopping count, log line, trackers."""
+        state = self.state
+        state.log_history.append({"step": state.completed_steps, "epoch": epoch + 1,
+                                  **scalar_metrics(metrics, "eval", separator="_")})
+        best = state.record_evaluation(metrics["eval_f1"])
+        logger.info(f"epoch {epoch}: eval f1 {metrics['eval_f1']:.4f}, loss {metrics['eval_loss']:.4f}"
+                    + (" (best so far)" if best else f" (best {state.best_f1:.4f} at step {state.best_step})"))
+        if self.args.with_tracking:
+            self.accelerator.log(scalar_metrics(metrics, "eval"), step=state.completed_steps)
+        if self.should_stop_early():
+            logger.info(f"Early stopping: no F1 improvement in {self.args.early_stopping_patience} evaluations")
+
+    def should_stop_early(self) -> bool:
+        patience = self.args.early_stopping_patience
+        return patience is not None and self.state.evaluations_without_improvement >= patience
+
+    def epoch_done(self, epoch: int) -> None:
+        """Save ``epoch_N`` under ``--checkpointing_steps epoch``; a run resumed from it starts the next epoch."""
+        if self.args.checkpointing_steps == "epoch":
+            self.state.epoch, self.state.step_in_epoch = epoch + 1, 0
+            self.save(f"epoch_{epoch}")
+
+    def save(self, name: str) -> str:
+        self.state.running_loss = self.accelerator.reduce(self.running_loss, reduction="mean").item()
+        self.state.running_batches = self.running_batches
+        return save_checkpoint(self.accelerator, self.state, self.args.output_dir, name)
+
+    def log_running_loss(self) -> None:
+        """Add the loss since the last call (mean over processes) to the state and the logs."""
+        state = self.state
+        summed = self.accelerator.reduce(self.running_loss, reduction="mean").item()
+        state.train_loss_sum += summed
+        state.train_batches += self.running_batches
+        entry = {"step": state.completed_steps, "epoch": state.completed_steps / self.schedule.updates_per_epoch,
+                 "loss": summed / self.running_batches, "learning_rate": self.lr_scheduler.get_last_lr()[0]}
+        state.log_history.append(entry)
+        if self.args.with_tracking:
+            self.accelerator.log({f"train/{key}": value for key, value in entry.items() if key != "step"},
+                                 step=state.completed_steps)
+        self.running_loss.zero_()
+        self.running_batches = 0
+
+    def finish(self) -> None:
+        """At the end of training: log the loss of the batches since the last log."""
+        if self.running_batches:
+            self.log_running_loss()
+
+    def training_metrics(self, runtime: float, start_steps: int, **counts) -> Dict[str, float]:
+        """``train_results.json``'s metrics (the Trainer's names) for a run that started at ``start_steps``; also
+        added to the history."""
+        state = self.state
+        steps_done = state.completed_steps - start_steps
+        metrics = {
+            "train_loss": state.train_loss_sum / state.train_batches if state.train_batches else 0.0,
+            "train_runtime": round(runtime, 4),
+            "train_samples_per_second": round(steps_done * self.total_batch_size / runtime, 3),
+            "train_steps_per_second": round(steps_done / runtime, 3),
+            "epoch": state.completed_steps / self.schedule.updates_per_epoch,
+            **counts,
+        }
+        state.log_history.append({"step": state.completed_steps, **metrics})
+        return metrics
 
 
-def tracker_config(*argument_groups) -> Dict[str, object]:
-    """The run's arguments as flat scalars (what TensorBoard's hparams accept)."""
-    config = {}
-    for group in argument_groups:
-        for key, value in asdict(group).items():
-            if key.endswith("token"):
-                continue
-            if hasattr(value, "value"):  # enums such as SchedulerType
-                value = value.value
-            if isinstance(value, (bool, int, float, str)):
-                config[key] = value
-    return config
+# --- evaluation -----------------------------------------------------------------------------------------------
+
+
+def evaluate(accelerator, model, dataloader, evaluator, lengths, weights, prefix) -> Dict[str, object]:
+    """Score one split: every process runs its shard, logits are gathered in input order and scored per word.
+
+    With one process the batches are length-sorted; the batch sampler's ``order`` puts the logits back. The loss
+    is the mean over every labelled sub-word of the split, whatever the batching.
+    """
+    start = time.time()
+    model.eval()
+    order = evaluation_order(dataloader)
+    logits_per_input, loss_sum, loss_weight = [], 0.0, 0.0
+    for batch in dataloader:
+        labels = batch.pop("labels")
+        with torch.inference_mode():
+            logits = model(**batch).logits
+        sums, counts = per_input_loss(logits, labels, weights)
+        # Each process pads its batch to its own longest input: pad to a common length before gathering.
+        logits = accelerator.pad_across_processes(logits.float(), dim=1, pad_index=0)
+        # gather_for_metrics drops the inputs repeated to give every process a full last batch.
+        logits, sums, counts = accelerator.gather_for_metrics((logits, sums, counts))
+        for row in logits.cpu().numpy():
+            position = len(logits_per_input)
+            logits_per_input.append(row[: lengths[order[position] if order else position]])
+        loss_sum += sums.cpu().double().sum().item()
+        loss_weight += counts.cpu().double().sum().item()
+    if len(logits_per_input) != len(lengths):
+        raise RuntimeError(f"gathered {len(logits_per_input)} inputs for a split of {len(lengths)}")
+    if order:
+        logits_per_input = restore_order(logits_per_input, order)
+    runtime = time.time() - start
+    metrics = {f"{prefix}_{name}": value for name, value in evaluator(logits_per_input).items()}
+    metrics[f"{prefix}_loss"] = loss_sum / loss_weight if loss_weight else 0.0
+    metrics[f"{prefix}_runtime"] = round(runtime, 4)
+    metrics[f"{prefix}_samples_per_second"] = round(len(lengths) / runtime, 3)
+    metrics[f"{prefix}_steps_per_second"] = round(len(dataloader) / runtime, 3)
+    return metrics
+
+
+# --- trackers -------------------------------------------------------------------------------------------------
 
 
 def scalar_metrics(metrics: Dict[str, object], prefix: str, separator: str = "/") -> Dict[str, float]:

@@ -56,5 +56,25 @@ def per_input_loss(logits, labels, class_weights=None):
     if weight is None:
         weights = labelled.to(logits.dtype)
     else:
-        weights = torch.where(labelled, weight[labels.clamp_min(0)], torch.zeros((), dtype=logits.dtype, device=logits.device))
+        zero = torch.zeros((), dtype=logits.dtype, device=logits.device)
+        weights = torch.where(labelled, weight[labels.clamp_min(0)], zero)
     return losses.sum(dim=1), weights.sum(dim=1)
+
+
+def split_loss(logits, labels, class_weights=None, rows_at_once: int = 1024) -> Optional[float]:
+    """The (weighted) cross-entropy averaged over every labelled position of a whole split, from its gathered
+    logits and labels (arrays or tensors, padded with label -100); None when no position is labelled.
+
+    The same number for any batching, and the one :func:`per_input_loss` sums batch by batch.
+
+    >>> round(split_loss([[[0.0, 0.0], [5.0, 0.0]]], [[0, -100]]), 4)  # log(2): two equal logits, one labelled
+    0.6931
+    """
+    logits, labels = torch.as_tensor(logits), torch.as_tensor(labels)
+    loss_sum, weight_sum = 0.0, 0.0
+    for start in range(0, len(labels), rows_at_once):  # bounds the memory of the per-position losses
+        sums, counts = per_input_loss(logits[start : start + rows_at_once], labels[start : start + rows_at_once],
+                                      class_weights)
+        loss_sum += float(sums.double().sum())
+        weight_sum += float(counts.double().sum())
+    return loss_sum / weight_sum if weight_sum > 0 else None

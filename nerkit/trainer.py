@@ -1,10 +1,13 @@
-"""The Trainer, with evaluation kept in dataset order.
+"""The Trainer with sub-word-budget batches, evaluation scored in input order, and no pickles, on public hooks.
 
 transformers v5 applies ``--train_sampling_strategy group_by_length`` to evaluation too: it shuffles length
 groups of the eval set, and ``Trainer.predict`` returns logits in that order with no index to undo it, so
 predictions no longer line up with their sentences (upstream ``run_ner.py`` silently scores the wrong
 sentences). Windows and word alignment need the dataset order, so evaluation keeps it; training keeps
 whatever sampling strategy was asked for.
+
+The datasets handed to :class:`NerTrainer` hold model inputs and labels only
+(:func:`nerkit.batching.model_inputs`); the evaluator that scores them keeps the full features.
 
 It also keeps pickles out of what it writes (``training_args.bin``, a pickle of the ``TrainingArguments``
 that nothing reads back, becomes ``training_args.json``), and with ``save_on_interrupt`` turns Ctrl-C
@@ -17,16 +20,17 @@ from __future__ import annotations
 import logging
 import os
 from functools import partial
+from typing import Callable, Optional, Sequence
 
 import numpy as np
-from torch.utils.data import DataLoader, SequentialSampler
-from transformers import EvalPrediction, Trainer, TrainerCallback
-from transformers.trainer_utils import EvalLoopOutput, seed_worker
+from torch.utils.data import DataLoader
+from transformers import EvalPrediction, Trainer
+from transformers.trainer_utils import EvalLoopOutput, denumpify_detensorize, seed_worker
 
-from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, input_lengths, restore_order
+from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, evaluation_order, input_lengths, restore_order
 from .files import atomic_write
-from .interrupts import InterruptFlag
-from .losses import per_input_loss
+from .interrupts import SaveOnInterruptCallback, stopped_after_interrupt
+from .losses import WeightedLoss, split_loss
 from .outputs import last_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -35,38 +39,31 @@ PICKLED_ARGUMENTS = "training_args.bin"  # transformers.trainer.TRAINING_ARGS_NA
 JSON_ARGUMENTS = "training_args.json"
 
 
-class SaveOnInterrupt(InterruptFlag, TrainerCallback):
-    """The first Ctrl-C (SIGINT) while training ends the current step, saves ``checkpoint-N`` and stops; a
-    second one stops at once. The handler is only installed between the start and the end of training."""
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.install()
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.interrupted:
-            control.should_save = True
-            control.should_training_stop = True
-            control.should_evaluate = False
-        return control
-
-    def on_train_end(self, args, state, control, **kwargs):
-        self.uninstall()
-
-
 class NerTrainer(Trainer):
-    """``Trainer`` with batches cut by a sub-word budget (``nerkit.batching``).
+    """``Trainer`` with batches cut by a sub-word budget (``nerkit.batching``) and word-level scores.
 
-    ``max_tokens_per_batch`` (training; None: the Trainer's own batches of ``per_device_train_batch_size``) and
-    ``eval_max_tokens_per_batch`` (evaluation and prediction, one process: length-sorted batches, results put
-    back in input order before ``compute_metrics`` sees them; None: batches of ``per_device_eval_batch_size``).
+    - ``evaluator`` (a :class:`nerkit.evaluation.WordLevelEvaluator`) scores evaluation and prediction once the
+      logits are back in input order; it takes the place of ``compute_metrics``, which the Trainer would call
+      on length-sorted batches. Set it per split (``trainer.evaluator = ...``) before ``predict``.
+    - ``class_weights`` (None: unweighted) weight the cross-entropy of training and of the evaluation loss.
+    - ``max_tokens_per_batch`` (training; None: the Trainer's own batches of ``per_device_train_batch_size``) and
+      ``eval_max_tokens_per_batch`` (evaluation and prediction, one process: length-sorted batches; None: batches
+      of ``per_device_eval_batch_size`` in input order).
     """
 
-    def __init__(self, *args, save_on_interrupt: bool = False, max_tokens_per_batch=None,
-                 eval_max_tokens_per_batch=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, evaluator: Optional[Callable] = None, class_weights: Optional[Sequence[float]] = None,
+                 save_on_interrupt: bool = False, max_tokens_per_batch: Optional[int] = None,
+                 eval_max_tokens_per_batch: Optional[int] = None, **kwargs):
+        # Always our loss: transformers 5 treats BERT-like models (forward(**kwargs)) as normalising their loss by
+        # num_items_in_batch, which they do not, so its loss would be off by the world size under DDP and not
+        # divided by gradient_accumulation_steps.
+        loss = WeightedLoss(class_weights)
+        super().__init__(*args, compute_loss_func=loss, **kwargs)
+        self.evaluator = evaluator
+        self.class_weights = loss.class_weights
         self.max_tokens_per_batch = max_tokens_per_batch
         self.eval_max_tokens_per_batch = eval_max_tokens_per_batch
-        self.interrupt = SaveOnInterrupt() if save_on_interrupt else None
+        self.interrupt = SaveOnInterruptCallback() if save_on_interrupt else None
         if self.interrupt is not None:
             self.add_callback(self.interrupt)
 
@@ -76,13 +73,12 @@ class NerTrainer(Trainer):
         result = super().train(*args, **kwargs)
         if self.interrupt is not None and self.interrupt.interrupted:
             checkpoint = last_checkpoint(self.args.output_dir)
-            raise KeyboardInterrupt(f"training stopped at step {self.state.global_step}; checkpoint saved in {checkpoint}; "
-                                    "run again with --resume_from_checkpoint latest to continue")
+            raise stopped_after_interrupt(self.state.global_step, checkpoint, "--resume_from_checkpoint latest")
         return result
 
-    def _save(self, output_dir=None, state_dict=None):
-        """``Trainer._save`` (model as safetensors, config, tokenizer), with the arguments as JSON, not a pickle."""
-        super()._save(output_dir, state_dict)
+    def save_model(self, output_dir: Optional[str] = None, _internal_call: bool = False) -> None:
+        """``Trainer.save_model`` (model as safetensors, config, tokenizer), the arguments as JSON, not a pickle."""
+        super().save_model(output_dir, _internal_call=True)  # no push yet: the pickle is still there
         folder = output_dir if output_dir is not None else self.args.output_dir
         if self.args.should_save:
             with atomic_write(os.path.join(folder, JSON_ARGUMENTS)) as stream:
@@ -90,75 +86,96 @@ class NerTrainer(Trainer):
             pickled = os.path.join(folder, PICKLED_ARGUMENTS)
             if os.path.exists(pickled):
                 os.remove(pickled)
+        if self.args.push_to_hub and not _internal_call:  # as Trainer.save_model does
+            self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
 
-    def _get_dataloader(self, dataset, description, batch_size, sampler_fn=None, is_training=False, dataloader_key=None):
-        if is_training and self.max_tokens_per_batch:
-            batch_sampler = TokenBudgetBatchSampler(input_lengths(dataset), self.max_tokens_per_batch,
-                                                    seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed)
-        elif not is_training and self.eval_max_tokens_per_batch and self.args.world_size <= 1:
-            batch_sampler = LengthSortedBatchSampler(input_lengths(dataset), self.eval_max_tokens_per_batch)
-        else:
-            return super()._get_dataloader(dataset, description, batch_size, sampler_fn, is_training, dataloader_key)
-        dataset = self._remove_unused_columns(dataset, description=description)
+    # ---- batches ------------------------------------------------------------------------------------------------
+
+    def get_train_dataloader(self) -> DataLoader:
+        if not self.max_tokens_per_batch:
+            return super().get_train_dataloader()
+        if self.train_dataset is None:
+            raise ValueError("Trainer: training requires a train_dataset.")
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        batches = TokenBudgetBatchSampler(input_lengths(self.train_dataset), self.max_tokens_per_batch, seed=seed)
+        return self._prepared_loader(self.train_dataset, batch_sampler=batches, training=True)
+
+    def get_eval_dataloader(self, eval_dataset=None) -> DataLoader:
+        if eval_dataset is None and self.eval_dataset is None:
+            raise ValueError("Trainer: evaluation requires an eval_dataset.")
+        if isinstance(eval_dataset, str):
+            eval_dataset = self.eval_dataset[eval_dataset]
+        return self._evaluation_loader(eval_dataset if eval_dataset is not None else self.eval_dataset)
+
+    def get_test_dataloader(self, test_dataset) -> DataLoader:
+        return self._evaluation_loader(test_dataset)
+
+    def _evaluation_loader(self, dataset) -> DataLoader:
+        """Evaluation batches: one process, length-sorted within the budget (``order`` puts the results back);
+        else in input order (several processes: Accelerate shards in order and gathers back in order)."""
+        if self.eval_max_tokens_per_batch and self.args.world_size <= 1:
+            batches = LengthSortedBatchSampler(input_lengths(dataset), self.eval_max_tokens_per_batch)
+            return self._prepared_loader(dataset, batch_sampler=batches)
+        return self._prepared_loader(dataset, batch_size=self.args.eval_batch_size)
+
+    def _prepared_loader(self, dataset, batch_sampler=None, batch_size=None, training=False) -> DataLoader:
+        args = self.args
+        batching = ({"batch_sampler": batch_sampler} if batch_sampler is not None
+                    else {"batch_size": batch_size, "drop_last": args.dataloader_drop_last})
         loader = DataLoader(
             dataset,
-            batch_sampler=batch_sampler,
             collate_fn=self.data_collator,
-            num_workers=self.args.dataloader_num_workers,
-            pin_memory=self.args.dataloader_pin_memory and self.args.device.type == "cuda",  # no warning on a CPU
-            persistent_workers=self.args.dataloader_persistent_workers and self.args.dataloader_num_workers > 0,
-            prefetch_factor=self.args.dataloader_prefetch_factor,
-            worker_init_fn=partial(seed_worker, num_workers=self.args.dataloader_num_workers, rank=self.args.process_index)
-            if is_training else None,
+            num_workers=args.dataloader_num_workers,
+            pin_memory=args.dataloader_pin_memory and args.device.type == "cuda",  # no warning on a CPU
+            persistent_workers=args.dataloader_persistent_workers and args.dataloader_num_workers > 0,
+            prefetch_factor=args.dataloader_prefetch_factor,
+            multiprocessing_context=args.dataloader_multiprocessing_context,
+            in_order=args.dataloader_in_order,
+            worker_init_fn=partial(seed_worker, num_workers=args.dataloader_num_workers, rank=args.process_index)
+            if training else None,
+            **batching,
         )
         # Several processes: Accelerate gives each one every n-th batch (the same count on each).
         return self.accelerator.prepare(loader)
 
+    # ---- evaluation ---------------------------------------------------------------------------------------------
+
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
-                        metric_key_prefix="eval"):
-        """``Trainer.evaluation_loop``, with logits back in input order after length-sorted batches, and (one
-        process) the loss as the mean over all labelled sub-words, as the Accelerate loop reports it: the
-        Trainer's mean of batch means would change with the batching."""
-        order = getattr(getattr(dataloader, "batch_sampler", None), "order", None)
-        compute_metrics = self.compute_metrics
-        if order is not None and compute_metrics is not None:
-            self.compute_metrics = lambda evaluation: compute_metrics(EvalPrediction(
-                predictions=_restore(evaluation.predictions, order), label_ids=_restore(evaluation.label_ids, order)))
-        self._loss_totals = [0.0, 0.0] if self.args.world_size <= 1 else None
-        try:
-            output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
-        finally:
-            self.compute_metrics = compute_metrics
-        totals, self._loss_totals = self._loss_totals, None
-        metrics = dict(output.metrics)
-        if totals is not None and totals[1] > 0 and f"{metric_key_prefix}_loss" in metrics:
-            metrics[f"{metric_key_prefix}_loss"] = totals[0] / totals[1]
-        if order is None:
-            return EvalLoopOutput(predictions=output.predictions, label_ids=output.label_ids, metrics=metrics,
-                                  num_samples=output.num_samples)
-        return EvalLoopOutput(predictions=_restore(output.predictions, order), label_ids=_restore(output.label_ids, order),
-                              metrics=metrics, num_samples=output.num_samples)
+                        metric_key_prefix="eval") -> EvalLoopOutput:
+        """``Trainer.evaluation_loop`` with the logits back in input order, scored by ``evaluator``.
 
-    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
-        loss, logits, labels = super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
-        totals = getattr(self, "_loss_totals", None)
-        if totals is not None and logits is not None and labels is not None:
-            weights = getattr(self.compute_loss_func, "class_weights", None)
-            sums, counts = per_input_loss(logits, labels, weights)
-            totals[0] += float(sums.double().sum())
-            totals[1] += float(counts.double().sum())
-        return loss, logits, labels
-
-    def _get_eval_sampler(self, eval_dataset):
-        if eval_dataset is None:
-            return None
-        # One process: plain order. Several: None lets Accelerate shard in order and gather back in order.
-        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
+        With an evaluator, the logits are gathered as the Trainer gathers them for a ``compute_metrics`` (unless
+        ``--prediction_loss_only``). One process: the loss is the mean over all labelled sub-words of the gathered
+        logits, as the Accelerate loop reports it; the Trainer's mean of batch means would change with the batching.
+        """
+        order = evaluation_order(dataloader)
+        if order is not None and self.compute_metrics is not None:
+            raise ValueError("NerTrainer scores with .evaluator: compute_metrics would see length-sorted batches")
+        if self.evaluator is not None:
+            prediction_loss_only = self.args.prediction_loss_only
+        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        predictions, label_ids = _in_input_order(output.predictions, order), _in_input_order(output.label_ids, order)
+        metrics = dict(output.metrics)  # the loss first, then the scores, as the Trainer orders them
+        if self.evaluator is not None and predictions is not None and label_ids is not None:
+            scores = denumpify_detensorize(self.evaluator(EvalPrediction(predictions=predictions, label_ids=label_ids)))
+            metrics.update({_prefixed(key, metric_key_prefix): value for key, value in scores.items()})
+        loss_key = f"{metric_key_prefix}_loss"
+        if self.args.world_size <= 1 and loss_key in metrics and predictions is not None and label_ids is not None:
+            logits = predictions[0] if isinstance(predictions, tuple) else predictions
+            loss = split_loss(logits, label_ids, self.class_weights)
+            if loss is not None:
+                metrics[loss_key] = loss
+        return EvalLoopOutput(predictions=predictions, label_ids=label_ids, metrics=metrics,
+                              num_samples=output.num_samples)
 
 
-def _restore(rows, order):
-    if rows is None:
-        return None
+def _prefixed(key: str, prefix: str) -> str:
+    return key if key.startswith(f"{prefix}_") else f"{prefix}_{key}"
+
+
+def _in_input_order(rows, order):
+    if rows is None or order is None:
+        return rows
     if isinstance(rows, tuple):
-        return tuple(_restore(part, order) for part in rows)
+        return tuple(_in_input_order(part, order) for part in rows)
     return restore_order(np.asarray(rows) if not isinstance(rows, list) else rows, order)

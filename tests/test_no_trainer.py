@@ -14,7 +14,7 @@ import run_ner
 import run_ner_no_trainer
 from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
 from nerkit.errors import NerDataError
-from nerkit.loop import LoopArguments
+from nerkit.loop_arguments import LoopArguments
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"

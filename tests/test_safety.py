@@ -96,7 +96,7 @@ def test_trust_remote_code_is_off_by_default_in_every_cli():
     model_args, _, _ = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments)).parse_args_into_dataclasses(argv)
     assert model_args.trust_remote_code is False
     if (ROOT / "run_ner_no_trainer.py").exists():
-        from nerkit.loop import LoopArguments
+        from nerkit.loop_arguments import LoopArguments
 
         model_args, _, _ = HfArgumentParser((ModelArguments, DataTrainingArguments, LoopArguments)).parse_args_into_dataclasses(argv)
         assert model_args.trust_remote_code is False
