@@ -12,6 +12,7 @@ prediction files. ``run_ner_no_trainer.py`` does the same with a plain Accelerat
 """
 
 import logging
+import sys
 
 from transformers import TrainingArguments, set_seed
 

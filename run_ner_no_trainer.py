@@ -30,6 +30,7 @@ whatever the batching (the Trainer averages batch means, the same number when th
 """
 
 import logging
+import sys
 import time
 
 import torch
