@@ -46,9 +46,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from .errors import NerDataError
-from .schemes import PLAIN, detect_scheme, get_scheme, get_spans, is_plain_label, is_tag
-from .words import Word, tokenize_text
+from ..errors import NerDataError
+from ..schemes import PLAIN, detect_scheme, get_scheme, get_spans, is_plain_label, is_tag
+from ..words import Word, tokenize_text
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ class Document:
     @classmethod
     def from_words(cls, sentences: Sequence[Sequence[str]], id: Any = None, gold=None) -> "Document":
         """Pre-split words; the text is rebuilt (words joined by one space, sentences by a newline)."""
-        from .corpus import Sentence
-        from .formats.offsets import document_text
+        from ..corpus import Sentence
+        from ..formats.offsets import document_text
 
         group = [Sentence(list(words), ["O"] * len(words)) for words in sentences]
         text, offsets, _ = document_text(group)
@@ -275,7 +275,7 @@ def jsonl_documents(text: str, source: str = "<input>") -> List[Document]:
 
 def _words_only_conll(lines: Sequence[str]) -> List[Document]:
     """A CoNLL file with only a word column: sentences split at blank lines, ``-DOCSTART-`` opens a document."""
-    from .formats.conll import DOCSTART, document_name
+    from ..formats.conll import DOCSTART, document_name
 
     documents: List[Document] = []
     current: List[List[str]] = []
@@ -326,7 +326,7 @@ def sentence_documents(sentences) -> List[Document]:
     Sentences read with their text (offset JSON, BRAT) keep it and their offsets; others get the text rebuilt
     by :func:`nerkit.formats.offsets.document_text` (one space between words, a newline between sentences).
     """
-    from .formats.offsets import document_text, group_documents
+    from ..formats.offsets import document_text, group_documents
 
     documents = []
     for group in group_documents(sentences):
@@ -348,7 +348,7 @@ def guess_input_format(path: Optional[Path], head: str) -> str:
     JSON lines when its first non-blank character is ``{``, CoNLL when its lines are columns ending in a tag
     (:func:`looks_like_tagged_columns`), else plain text.
     """
-    from .formats import guess_format
+    from ..formats import guess_format
 
     if path is not None:
         if path.is_dir():
@@ -407,8 +407,8 @@ def read_documents(source, input_format: str = "auto", whole_document: bool = Fa
     which are plain labels (any label, scheme ``PLAIN``) with ``plain_labels`` (for a model of plain labels).
     Raises :class:`NerDataError` when the input holds no word at all.
     """
-    from .files import read_text
-    from .formats import FormatOptions, read_sentences
+    from ..files import read_text
+    from ..formats import FormatOptions, read_sentences
 
     if input_format not in INPUT_FORMATS:
         raise NerDataError(f"unknown input format {input_format!r} (choose from {', '.join(INPUT_FORMATS)})")
@@ -508,7 +508,7 @@ def resolve_dtype(name: str, device):
     if name == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        from .runtime import cpu_has_bf16
+        from ..runtime import cpu_has_bf16
 
         return torch.bfloat16 if device.type == "cpu" and cpu_has_bf16() else None
     if name == "float32":
@@ -541,7 +541,7 @@ def _check_model_location(name: str) -> str:
 def model_labels(config) -> List[str]:
     """The model's labels in id order: NER tags, or plain labels (POS tags...); an error for an untrained
     head's ``LABEL_0``..."""
-    from .labels import pretrained_labels
+    from ..labels import pretrained_labels
 
     labels = [config.id2label[index] for index in range(config.num_labels)]
     bad = [label for label in labels if not is_plain_label(label)]
@@ -568,9 +568,9 @@ class NerTagger:
                  pack_attention: Optional[str] = None):
         import torch
 
-        from .schemes import scheme_of_labels
-        from .features import WindowSpec, check_window_spec, resolve_max_seq_length
-        from .modeling import layout_for_model
+        from ..schemes import scheme_of_labels
+        from ..features import WindowSpec, check_window_spec, resolve_max_seq_length
+        from ..modeling import layout_for_model
 
         if batch_size < 1:
             raise NerDataError(f"--batch_size must be at least 1, got {batch_size}")
@@ -598,8 +598,8 @@ class NerTagger:
     def load(cls, model: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False, **options):
         """Model and tokenizer from a trained folder (or hub id), with the training scripts' loading rules
         (:mod:`nerkit.modeling`: prefix space for byte-level BPE, fast tokenizer required, one-line errors)."""
-        from .arguments import ModelArguments
-        from .modeling import load_config, load_model, load_tokenizer
+        from ..arguments import ModelArguments
+        from ..modeling import load_config, load_model, load_tokenizer
 
         model_args = ModelArguments(model_name_or_path=_check_model_location(str(model)), trust_remote_code=trust_remote_code)
         torch_device = resolve_device(device)
@@ -657,8 +657,8 @@ class NerTagger:
     def _predict_sentences(self, sentences: Sequence[Sequence[Word]], keys: Sequence[str], bar):
         import datasets
 
-        from .decoding import decode, pad_logits, word_log_probs
-        from .features import build_features, tokenize_dataset
+        from ..decoding import decode, pad_logits, word_log_probs
+        from ..features import build_features, tokenize_dataset
 
         words = [[word for word, _, _ in sentence] for sentence in sentences]
         string_list = datasets.Sequence(datasets.Value("string"))
@@ -682,7 +682,7 @@ class NerTagger:
         worth on the progress bar."""
         import torch
 
-        from .packing import add_sentence_mask
+        from ..packing import add_sentence_mask
 
         input_ids, position_ids = columns["input_ids"], columns.get("position_ids")
 
@@ -716,7 +716,7 @@ class NerTagger:
 
 def sentences_per_input(features) -> np.ndarray:
     """How much of a sentence each input holds: 1/windows for a windowed sentence, N for N packed ones."""
-    from .decoding import ragged_column
+    from ..decoding import ragged_column
 
     word_sentence, offsets = ragged_column(features, "word_sentence")
     row = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
