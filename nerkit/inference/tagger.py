@@ -55,7 +55,6 @@ logger = logging.getLogger(__name__)
 INPUT_FORMATS = ("auto", "text", "jsonl", "conll", "text_labels", "json", "csv", "offsets", "brat")
 OUTPUT_FORMATS = ("jsonl", "conll", "inline")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob1", ".iob2", ".bio", ".bioes", ".iobes", ".tsv", ".col")
 DEFAULT_CHUNK_SENTENCES = 1024
 
 
@@ -216,24 +215,6 @@ class LoadedInput:
         return sum(document.word_count for document in self.documents)
 
 
-def decode_bytes(data: bytes, encoding: str = "utf-8", source: str = "<stdin>") -> str:
-    """Bytes to text as :func:`nerkit.files.read_text` does for files: BOM dropped, ``\\n`` line ends, clear errors."""
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise NerDataError(f"byte 0x{data[error.start]:02x} cannot be decoded as {encoding} (try --encoding latin-1)",
-                           path=source, line=line) from None
-    except LookupError:
-        raise NerDataError(f"unknown encoding {encoding!r}", path=source) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\x00" in text:
-        raise NerDataError("NUL byte in text input (binary data or wrong --encoding?)", path=source,
-                           line=text[: text.index("\x00")].count("\n") + 1)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def text_documents(text: str, whole: bool = False) -> List[Document]:
     """One document per line (``whole=False``; blank lines give empty documents, so output lines stay aligned
     with input lines), or the whole text as one document."""
@@ -348,19 +329,17 @@ def guess_input_format(path: Optional[Path], head: str) -> str:
     JSON lines when its first non-blank character is ``{``, CoNLL when its lines are columns ending in a tag
     (:func:`looks_like_tagged_columns`), else plain text.
     """
-    from ..formats import guess_format
+    from ..formats import guess_format, suffix_format
 
     if path is not None:
         if path.is_dir():
             return guess_format(path)
-        name = path.name.lower()
-        if name.endswith(".csv"):
-            return "csv"
-        if name.endswith(CONLL_SUFFIXES):
-            return "conll"
+        read_as = suffix_format(path.name)
+        if read_as in ("csv", "conll"):
+            return read_as
         if guess_format(path) == "text_labels":
             return "text_labels"
-        if name.endswith((".json", ".jsonl", ".ndjson")):
+        if read_as == "json":
             first = _first_json_record(head)
             if first is None or (isinstance(first, dict) and isinstance(first.get("text"), str) and "tokens" not in first):
                 return "jsonl"
@@ -407,7 +386,7 @@ def read_documents(source, input_format: str = "auto", whole_document: bool = Fa
     which are plain labels (any label, scheme ``PLAIN``) with ``plain_labels`` (for a model of plain labels).
     Raises :class:`NerDataError` when the input holds no word at all.
     """
-    from ..files import read_text
+    from ..files import decode_text, read_text
     from ..formats import FormatOptions, read_sentences
 
     if input_format not in INPUT_FORMATS:
@@ -420,7 +399,7 @@ def read_documents(source, input_format: str = "auto", whole_document: bool = Fa
     if stdin:
         stream = getattr(sys.stdin, "buffer", None)
         raw = stream.read() if stream is not None else sys.stdin.read().encode(encoding)
-        text: Optional[str] = decode_bytes(raw, encoding, name)
+        text: Optional[str] = decode_text(raw, encoding, name, stream=True)
     else:
         text = None if path.is_dir() else read_text(path, encoding)
     if input_format == "auto":
@@ -522,20 +501,17 @@ def resolve_dtype(name: str, device):
     return torch.float16
 
 
-def _check_model_location(name: str) -> str:
+def _model_location(name: str) -> str:
+    """A trained model folder (``~`` expanded) or a hub id; a clear error for a local path that is no model folder."""
+    from ..modeling import missing_model_error
+
     path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").exists():
-            raise NerDataError("no config.json here: --model needs a trained model folder (a run's output_dir)", path=name)
-        return str(path)
-    if path.exists():
+    if path.is_file():
         raise NerDataError("is a file: --model needs a model folder", path=name)
-    first = name.split("/")[0]
-    looks_local = path.is_absolute() or name.startswith((".", "~")) or "\\" in name or name.count("/") > 1 or (
-        "/" in name and Path(first).is_dir())
-    if looks_local:
-        raise NerDataError("model folder not found", path=name)
-    return name  # a hub id
+    error = missing_model_error(name)
+    if error is not None:
+        raise error
+    return str(path) if path.is_dir() else name
 
 
 def model_labels(config) -> List[str]:
@@ -601,7 +577,7 @@ class NerTagger:
         from ..arguments import ModelArguments
         from ..modeling import load_config, load_model, load_tokenizer
 
-        model_args = ModelArguments(model_name_or_path=_check_model_location(str(model)), trust_remote_code=trust_remote_code)
+        model_args = ModelArguments(model_name_or_path=_model_location(str(model)), trust_remote_code=trust_remote_code)
         torch_device = resolve_device(device)
         autocast_dtype = resolve_dtype(dtype, torch_device)
         config = load_config(model_args)
