@@ -78,7 +78,8 @@ def read_documents(source, input_format: str = "auto", whole_document: bool = Fa
     else:
         options = options or FormatOptions(encoding=encoding, plain_labels=plain_labels)
         documents = sentence_documents(_read_word_level(path, text, input_format, options, name))
-        gold_scheme = PLAIN if options.plain_labels else detect_scheme(tags for document in documents for tags in document.gold)
+        gold_tags = (tags for document in documents for tags in document.gold)
+        gold_scheme = PLAIN if options.plain_labels else detect_scheme(gold_tags)
     loaded = LoadedInput(documents, input_format, gold_scheme)
     if not loaded.word_count:
         raise NerDataError("no text to predict on (empty input)", path=name)
@@ -146,7 +147,8 @@ def guess_input_format(path: Optional[Path], head: str) -> str:
             return "text_labels"
         if read_as == "json":
             first = _first_json_record(head)
-            if first is None or (isinstance(first, dict) and isinstance(first.get("text"), str) and "tokens" not in first):
+            raw_text = isinstance(first, dict) and isinstance(first.get("text"), str) and "tokens" not in first
+            if first is None or raw_text:
                 return "jsonl"
             return guess_format(path)
     if head.lstrip().startswith("{"):
@@ -207,7 +209,8 @@ def text_documents(text: str, whole: bool = False) -> List[Document]:
 
 
 def jsonl_documents(text: str, source: str = "<input>") -> List[Document]:
-    """Documents of JSON lines (or a JSON list) of objects with a ``"text"`` string (``"id"`` kept); blank lines skipped."""
+    """Documents of JSON lines (or a JSON list) of objects with a ``"text"`` string (``"id"`` kept); blank lines
+    skipped."""
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
@@ -223,7 +226,8 @@ def jsonl_documents(text: str, source: str = "<input>") -> List[Document]:
             try:
                 numbered.append((number, json.loads(line)))
             except json.JSONDecodeError as error:
-                raise NerDataError(f"invalid JSON: {error.msg} (column {error.colno})", path=source, line=number) from None
+                message = f"invalid JSON: {error.msg} (column {error.colno})"
+                raise NerDataError(message, path=source, line=number) from None
     documents = []
     for position, (number, record) in enumerate(numbered):
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):

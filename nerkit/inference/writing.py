@@ -101,7 +101,8 @@ def write_conll(path, tokens: Sequence[Sequence[str]], predicted: Sequence[Seque
             writer.write([words], [predicted[index]], None if gold is None else [gold[index]], document or None)
 
 
-def word_entities(words: Sequence[str], tags: Sequence[str], confidence: Optional[Sequence[float]] = None) -> List[dict]:
+def word_entities(words: Sequence[str], tags: Sequence[str],
+                  confidence: Optional[Sequence[float]] = None) -> List[dict]:
     """Entity spans over word indices (end exclusive), with their words and mean tag probability."""
     spans = []
     for entity_type, start, end in get_spans(tags):
@@ -123,5 +124,6 @@ def write_jsonl(path, tokens, predicted, gold=None, document_ids=None, sentence_
                 record["document_id"] = document_ids[index]
             if sentence_indices is not None:
                 record["sentence_index"] = int(sentence_indices[index])
-            record["entities"] = word_entities(words, predicted[index], None if confidence is None else confidence[index])
+            scores = None if confidence is None else confidence[index]
+            record["entities"] = word_entities(words, predicted[index], scores)
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
