@@ -17,9 +17,10 @@ Examples::
 Behaviour:
 
 - Input format: ``--input_format``, else guessed from the path (``nerkit.formats.guess_format``). Output
-  format: ``--output_format``, else from the extension: ``.conll .txt .iob .bio .bioes .iobes`` -> conll,
-  ``.spacy.jsonl`` -> offsets, ``.jsonl .json .ndjson`` -> json, ``.csv .tsv`` -> csv; a name without one
-  of these (or an existing folder) needs ``--output_format``. BRAT output is a folder.
+  format: ``--output_format``, else from the extension (``nerkit.formats.SUFFIX_FORMATS``): ``.conll .txt
+  .iob .bio .bioes .iobes`` -> conll, ``.spacy.jsonl`` -> offsets, ``.jsonl .json .ndjson`` -> json, ``.csv
+  .tsv`` -> csv; a name without one of these (or an existing folder) needs ``--output_format``. BRAT output
+  is a folder.
 - Folder mode: when ``--input`` is a folder of train / validation / test splits
   (``nerkit.formats.splits.find_splits``), every split is converted into the ``--output`` folder as
   ``train``, ``dev`` and ``test`` (``dev.conll``, ``test.jsonl``, ``text_train.txt`` + ``labels_train.txt``,
@@ -57,28 +58,12 @@ from typing import Dict, List, Optional, Tuple
 
 from nerkit.errors import NerDataError, exit_on_user_error
 from nerkit.files import atomic_write
-from nerkit.formats import FORMATS, FormatOptions, ReadReport, guess_format, read_sentences, write_sentences
+from nerkit.formats import (FORMATS, FormatOptions, ReadReport, guess_format, read_sentences, suffix_format,
+                            write_sentences)
 from nerkit.labels import validate_tags
 from nerkit.schemes import PLAIN, convert, corpus_labels, detect_scheme, get_scheme
 from nerkit.stats import corpus_stats, format_stats
 
-# Output format guessed from the end of the output's name; first match wins (".spacy.jsonl" before ".jsonl").
-OUTPUT_SUFFIXES = (
-    (".spacy.jsonl", "offsets"),
-    (".spacy.json", "offsets"),
-    (".jsonl", "json"),
-    (".ndjson", "json"),
-    (".json", "json"),
-    (".csv", "csv"),
-    (".tsv", "csv"),
-    (".conll", "conll"),
-    (".conllu", "conll"),
-    (".txt", "conll"),
-    (".iob", "conll"),
-    (".bio", "conll"),
-    (".bioes", "conll"),
-    (".iobes", "conll"),
-)
 # File (or folder) name of each split in folder mode, per output format: the NeMo / HF example names.
 SPLIT_STEMS = {"train": "train", "validation": "dev", "test": "test"}
 SPLIT_FILES = {
@@ -125,11 +110,9 @@ def guess_output_format(path: Path) -> str:
     >>> guess_output_format(Path("out/train.spacy.jsonl")), guess_output_format(Path("x.iob")), guess_output_format(Path("a.CSV"))
     ('offsets', 'conll', 'csv')
     """
-    name = path.name.lower()
-    if not path.is_dir():
-        for suffix, format_name in OUTPUT_SUFFIXES:
-            if name.endswith(suffix):
-                return format_name
+    format_name = None if path.is_dir() else suffix_format(path.name, writing=True)
+    if format_name is not None:
+        return format_name
     what = "is an existing folder" if path.is_dir() else "has no extension that names a format"
     raise NerDataError(f"the output {what}: give --output_format (one of {', '.join(FORMATS)}; brat writes a folder)", path=str(path))
 

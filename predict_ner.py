@@ -47,6 +47,7 @@ from pathlib import Path
 
 from nerkit.arguments import ModelArguments
 from nerkit.errors import NerDataError, exit_on_user_error
+from nerkit.files import atomic_write
 from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
 from nerkit.modeling import has_plain_labels
 from nerkit.schemes import PLAIN
@@ -114,12 +115,23 @@ def check_output(output: str, overwrite: bool) -> None:
 
 
 @contextlib.contextmanager
+def open_output(output: str):
+    """stdout for ``-``, else the file, written atomically (an error leaves no partial file)."""
+    if output == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+    else:
+        with atomic_write(output) as stream:
+            yield stream
+
+
+@contextlib.contextmanager
 def quiet_transformers(quiet: bool):
     """With --quiet, no transformers warnings or loading bars while the model loads (settings restored)."""
     if not quiet:
         yield
         return
-    from transformers.utils import logging as hf_logging
+    from transformers.utils import logging as hf_logging  # here: importing transformers takes seconds
 
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
@@ -170,26 +182,16 @@ def main(argv=None) -> int:
                 + (f" ({str(tagger.dtype).replace('torch.', '')} autocast)" if tagger.dtype is not None else ""))
 
     predictions = tagger.predict(loaded.documents, output_scheme=scheme, progress=not args.quiet)
-    entity_count = 0
-    if args.output == "-":
-        writer = PredictionWriter(sys.stdout, args.format)
+    entity_count, shown = 0, []
+    with open_output(args.output) as stream:
+        writer = PredictionWriter(stream, args.format)
         for prediction in predictions:
             writer.write(prediction)
             entity_count += len(prediction.entities)
-        sys.stdout.flush()
-    else:
-        from nerkit.files import atomic_write
-
-        shown = []
-        with atomic_write(args.output) as stream:
-            writer = PredictionWriter(stream, args.format)
-            for prediction in predictions:
-                writer.write(prediction)
-                entity_count += len(prediction.entities)
-                if args.print_entities:
-                    shown.append(describe(prediction))
-        if shown:
-            print("\n".join(shown))
+            if args.print_entities:
+                shown.append(describe(prediction))
+    if shown:
+        print("\n".join(shown))
     if not args.quiet:
         seconds = time.perf_counter() - loaded_at
         units = "labelled words" if tagger.scheme is PLAIN else "entities"

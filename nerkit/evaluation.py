@@ -16,7 +16,7 @@ import numpy as np
 from . import metrics
 from .decoding import decode, pad_logits, word_log_probs
 from .files import atomic_write
-from .predictions import write_conll, write_jsonl
+from .inference.writing import write_conll, write_jsonl
 from .schemes import PLAIN, convert, scheme_of_labels
 
 

@@ -1,7 +1,8 @@
 """Reading the user's files safely and writing ours atomically.
 
-- :func:`read_text` decodes with the given encoding, strips a UTF-8 BOM, tolerates CRLF, and turns
-  undecodable bytes or NUL bytes into a :class:`NerDataError` naming the file and line.
+- :func:`read_text` (:func:`decode_text` for bytes read from stdin) decodes with the given encoding, strips a
+  UTF-8 BOM, tolerates CRLF, and turns undecodable bytes or NUL bytes into a :class:`NerDataError` naming the
+  file and line.
 - :func:`atomic_write` writes to a temporary file beside the target and renames it at the end, so an
   interrupted run leaves the old file or the new one, never half of one.
 - :func:`safe_join` keeps paths named inside data files (BRAT, dataset folders) inside their folder.
@@ -32,22 +33,34 @@ def read_text(path: PathLike, encoding: str = "utf-8") -> str:
         raise NerDataError("is a folder, expected a file", path=str(path)) from None
     except PermissionError:
         raise NerDataError("permission denied", path=str(path)) from None
+    return decode_text(data, encoding, str(path))
+
+
+def decode_text(data: bytes, encoding: str = "utf-8", source: str = "<stdin>", stream: bool = False) -> str:
+    """Bytes to text with ``\\n`` line ends and no BOM; a clear error naming ``source`` and the line for bad bytes.
+
+    ``stream``: the bytes were read from stdin, not from a file (only the message about a NUL byte says so).
+
+    >>> decode_text(b"\\xef\\xbb\\xbfAda\\r\\nwrote.")
+    'Ada\\nwrote.'
+    """
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise NerDataError(
             f"byte 0x{data[error.start]:02x} cannot be decoded as {encoding} (try --encoding latin-1)",
-            path=str(path),
+            path=source,
             line=line,
         ) from None
     except LookupError:
-        raise NerDataError(f"unknown encoding {encoding!r}", path=str(path)) from None
+        raise NerDataError(f"unknown encoding {encoding!r}", path=source) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        raise NerDataError("NUL byte in a text file (binary file or wrong --encoding?)", path=str(path), line=line)
+        where, what = ("text input", "binary data") if stream else ("a text file", "binary file")
+        raise NerDataError(f"NUL byte in {where} ({what} or wrong --encoding?)", path=source, line=line)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -46,7 +46,7 @@ def load_config(model_args, **overrides):
     try:
         return AutoConfig.from_pretrained(name, **_hub_kwargs(model_args), **overrides)
     except (OSError, ValueError, KeyError) as error:
-        raise _missing_model(name) or NerDataError(f"cannot load a model config from {name!r}: {_first_line(error)}") from None
+        raise missing_model_error(name) or NerDataError(f"cannot load a model config from {name!r}: {_first_line(error)}") from None
 
 
 def has_plain_labels(model_args) -> bool:
@@ -62,7 +62,7 @@ def has_plain_labels(model_args) -> bool:
     return labels is not None and scheme_of_labels(labels) is PLAIN
 
 
-def _missing_model(name: str):
+def missing_model_error(name: str) -> Optional[NerDataError]:
     """A plain error for a local model folder that is not there or holds no config.json (the hub's own message
     for these talks about repo ids), or None when ``name`` may be a hub id."""
     path = os.path.expanduser(name)
@@ -70,7 +70,9 @@ def _missing_model(name: str):
         if not os.path.exists(os.path.join(path, "config.json")):
             return NerDataError("no config.json in this folder: not a saved model (save_pretrained or a run's output_dir)", path=name)
         return None
-    looks_local = os.path.isabs(path) or name.startswith((".", "~")) or "\\" in name or name.count("/") > 1
+    # A hub id is "name" or "owner/name"; "folder/name" with a local folder of that name means a local path.
+    looks_local = os.path.isabs(path) or name.startswith((".", "~")) or "\\" in name or name.count("/") > 1 or (
+        "/" in name and os.path.isdir(name.split("/")[0]))
     return NerDataError("model folder not found", path=name) if looks_local and not os.path.exists(path) else None
 
 

@@ -14,7 +14,7 @@ from nerkit.errors import NerDataError
 from nerkit.formats import read_sentences
 from nerkit.labels import labels_from_data, loss_weights_for, pretrained_labels, resolve_labels
 from nerkit.losses import token_classification_loss
-from nerkit.predictions import entities
+from nerkit.inference.writing import word_entities
 from nerkit.schemes import first_violation
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -94,7 +94,7 @@ def test_flat_results_keep_upstream_keys():
 
 
 def test_entity_spans_for_prediction_files():
-    spans = entities(["Ada", "Lovelace", "in", "London"], ["B-PER", "I-PER", "O", "B-LOC"], [0.9, 0.7, 1.0, 0.5])
+    spans = word_entities(["Ada", "Lovelace", "in", "London"], ["B-PER", "I-PER", "O", "B-LOC"], [0.9, 0.7, 1.0, 0.5])
     assert spans == [
         {"label": "PER", "start": 0, "end": 2, "text": "Ada Lovelace", "score": 0.8},
         {"label": "LOC", "start": 3, "end": 4, "text": "London", "score": 0.5},

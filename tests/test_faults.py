@@ -170,7 +170,7 @@ def test_convert_iob_killed_at_any_moment_leaves_no_output_or_all_of_it(tmp_path
 # Our code writes files only through nerkit.files.atomic_write; these are the known, reviewed exceptions.
 NON_ATOMIC_WRITES_ALLOWED = {
     ("nerkit/files.py", "atomic_write"),  # the temporary file itself
-    ("nerkit/inference.py", "_spooled"),  # stdin copied into a private temporary folder
+    ("nerkit/inference/reading.py", "_spooled"),  # stdin copied into a private temporary folder
     ("nerkit/loop.py", "save"),  # loop_state.json inside a checkpoint folder that is renamed into place when complete
     ("scripts/make_sample_data.py", "main"),  # the developers' generator of data/sample, not a user-facing tool
 }

@@ -37,6 +37,31 @@ _MODULES = {
     "brat": "brat",
 }
 
+# What the end of a file's name says about its format when reading it and when writing it; the first match wins
+# (".spacy.jsonl" before ".jsonl"). Read as "json": JSON records, whose first record decides between json
+# (tokens) and offsets (text); None: the name says nothing (reading: the content decides) or names no format
+# to write in. One table for guess_format, predict_ner.py's input guess and convert_iob.py's output guess.
+SUFFIX_FORMATS = (
+    # suffix        read as   written as
+    (".spacy.jsonl", "json", "offsets"),
+    (".spacy.json", "json", "offsets"),
+    (".jsonl", "json", "json"),
+    (".ndjson", "json", "json"),
+    (".json", "json", "json"),
+    (".csv", "csv", "csv"),
+    (".tsv", "conll", "csv"),  # TAB-separated CoNLL columns are read; TSV is written by the csv writer
+    (".conll", "conll", "conll"),
+    (".conllu", "conll", "conll"),
+    (".txt", None, "conll"),
+    (".iob", "conll", "conll"),
+    (".iob1", "conll", None),
+    (".iob2", "conll", None),
+    (".bio", "conll", "conll"),
+    (".bioes", "conll", "conll"),
+    (".iobes", "conll", "conll"),
+    (".col", "conll", None),
+)
+
 
 @dataclass
 class ReadReport:
@@ -81,13 +106,28 @@ def guess_format(path) -> str:
             return "text_labels"
         raise NerDataError("cannot tell the format of this folder (give --input_format)", path=str(path))
     name = path.name.lower()
-    if name.endswith(".csv"):
+    read_as = suffix_format(name)
+    if read_as == "csv":
         return "csv"
-    if name.endswith((".json", ".jsonl", ".ndjson")):
+    if read_as == "json":
         return _module("offsets").sniff_json_format(path)
     if name.startswith("text") and name.endswith(".txt") and path.with_name("labels" + path.name[4:]).exists():
         return "text_labels"
     return "conll"
+
+
+def suffix_format(name: str, writing: bool = False) -> Optional[str]:
+    """The format the end of a file name says it is read as (or written in, with ``writing``); see
+    :data:`SUFFIX_FORMATS`.
+
+    >>> suffix_format("train.SPACY.jsonl"), suffix_format("train.spacy.jsonl", writing=True), suffix_format("a.txt")
+    ('json', 'offsets', None)
+    """
+    name = name.lower()
+    for suffix, read_as, written_as in SUFFIX_FORMATS:
+        if name.endswith(suffix):
+            return written_as if writing else read_as
+    return None
 
 
 def read_sentences(path, format: Optional[str] = None, options: Optional[FormatOptions] = None) -> List[Sentence]:

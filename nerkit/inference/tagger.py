@@ -1,0 +1,243 @@
+"""The tagger: a trained token classifier and its tokenizer, from documents to tags and entities.
+
+The same steps as training and ``run_ner.py --do_predict``, in the same code, so a model sees at prediction time
+exactly the words and inputs it saw in training:
+
+1. **Words.** Raw text goes through :func:`nerkit.words.tokenize_text` (the data layer's offset-keeping word
+   tokeniser and sentence splitter); word-level files go through :func:`nerkit.formats.read_sentences`. Every
+   word keeps its character span in its document's text.
+2. **Inputs.** :func:`nerkit.features.tokenize_dataset` and :func:`nerkit.features.build_features` (labels
+   ``None``): one input per sentence, overlapping windows for a sentence longer than the model's maximum, so
+   no word is lost; optional document context.
+3. **Logits.** Inputs sorted by length, padded per batch with ``tokenizer.pad``, one forward pass per batch
+   under ``torch.inference_mode()`` (autocast for bfloat16 / float16 where the device has them).
+4. **Tags.** :func:`nerkit.decoding.word_log_probs` merges windows (each word is read where it has the most
+   context), :func:`nerkit.decoding.decode` takes the argmax or the constrained Viterbi path.
+5. **Entities.** :func:`nerkit.schemes.get_spans` over the tags (read the tolerant conlleval way); tags are
+   written back as the valid sequence of those spans in the output scheme; entities get character offsets
+   into the document's text and a score (:func:`nerkit.inference.documents.character_entities`).
+
+Documents are processed in chunks of whole documents (``chunk_size`` sentences), so memory stays bounded on
+large inputs; inside a chunk inputs are sorted by length to keep padding small.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..arguments import ModelArguments
+from ..decoding import decode, pad_logits, ragged_column, word_log_probs
+from ..errors import NerDataError
+from ..features import WindowSpec, build_features, check_window_spec, resolve_max_seq_length, tokenize_dataset
+from ..labels import pretrained_labels
+from ..modeling import layout_for_model, load_config, load_model, load_tokenizer, missing_model_error
+from ..packing import add_sentence_mask
+from ..schemes import PLAIN, get_scheme, get_spans, is_plain_label, scheme_of_labels
+from ..words import Word
+from .devices import resolve_device, resolve_dtype
+from .documents import Document, DocumentPrediction, character_entities
+
+# torch, transformers (through nerkit.modeling) and datasets are imported inside the functions that use them:
+# they take seconds to import, and predict_ner.py's --help and its errors about the input or the arguments
+# should not wait for them.
+
+DEFAULT_CHUNK_SENTENCES = 1024
+
+
+def _model_location(name: str) -> str:
+    """A trained model folder (``~`` expanded) or a hub id; a clear error for a local path that is no model folder."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        raise NerDataError("is a file: --model needs a model folder", path=name)
+    error = missing_model_error(name)
+    if error is not None:
+        raise error
+    return str(path) if path.is_dir() else name
+
+
+def model_labels(config) -> List[str]:
+    """The model's labels in id order: NER tags, or plain labels (POS tags...); an error for an untrained
+    head's ``LABEL_0``..."""
+    labels = [config.id2label[index] for index in range(config.num_labels)]
+    bad = [label for label in labels if not is_plain_label(label)]
+    if pretrained_labels(config) is None or bad:
+        shown = bad or labels
+        raise NerDataError(
+            f"the model's labels are not NER tags or other trained labels ({', '.join(map(repr, shown[:3]))}): --model "
+            "needs a token classifier trained for NER (or another tagging task), whose config.json maps ids to O, "
+            "B-TYPE, I-TYPE ... (or NN, VB ...)"
+        )
+    return labels
+
+
+class NerTagger:
+    """A token classifier with its tokenizer, ready to tag documents (see the module docstring).
+
+    >>> # tagger = NerTagger.load("output/sample")
+    >>> # tagger.predict_texts(["Ada Lovelace met Babbage in London."])[0]["entities"]
+    """
+
+    def __init__(self, model, tokenizer, device=None, dtype=None, batch_size: int = 32,
+                 max_seq_length: Optional[int] = None, stride: Optional[int] = None, context_size: Optional[int] = None,
+                 constrained: bool = False, chunk_size: int = DEFAULT_CHUNK_SENTENCES, pack_length: Optional[int] = None,
+                 pack_attention: Optional[str] = None):
+        import torch
+
+        if batch_size < 1:
+            raise NerDataError(f"--batch_size must be at least 1, got {batch_size}")
+        if stride is not None and stride < 0:
+            raise NerDataError("--stride must be >= 0")
+        self.device = device if device is not None else torch.device("cpu")
+        self.model = model.to(self.device).eval()
+        # The inputs the model was trained on (recorded in its config) unless asked otherwise.
+        layout, offset = layout_for_model((pack_length, context_size, pack_attention), self.model, tokenizer, "the model",
+                                          do_train=False)
+        self.tokenizer = tokenizer
+        self.dtype = dtype
+        self.batch_size, self.chunk_size = batch_size, max(1, chunk_size)
+        self.labels = model_labels(model.config)
+        self.id2label = dict(enumerate(self.labels))
+        self.scheme = scheme_of_labels(self.labels)
+        self.constrained = constrained
+        self.spec = WindowSpec(max_seq_length=resolve_max_seq_length(max_seq_length, tokenizer, model.config),
+                               stride=stride, context_size=layout.context_size, pack_length=layout.pack_length,
+                               packed_position_offset=offset if layout.pack_attention == "sentence" else None,
+                               case_feature=getattr(model.config, "case_feature", False) is True)
+        check_window_spec(self.spec, tokenizer)
+
+    @classmethod
+    def load(cls, model: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False, **options):
+        """Model and tokenizer from a trained folder (or hub id), with the training scripts' loading rules
+        (:mod:`nerkit.modeling`: prefix space for byte-level BPE, fast tokenizer required, one-line errors)."""
+        model_args = ModelArguments(model_name_or_path=_model_location(str(model)), trust_remote_code=trust_remote_code)
+        torch_device = resolve_device(device)
+        autocast_dtype = resolve_dtype(dtype, torch_device)
+        config = load_config(model_args)
+        labels = model_labels(config)
+        tokenizer = load_tokenizer(model_args, config)
+        network = load_model(model_args, config, labels)
+        return cls(network, tokenizer, torch_device, autocast_dtype, **options)
+
+    # --- prediction ---------------------------------------------------------------------------------------
+
+    def predict(self, documents: Sequence[Document], output_scheme=None, progress: bool = False) -> Iterator[DocumentPrediction]:
+        """Predictions for ``documents``, in order; tags in ``output_scheme`` (default: the model's)."""
+        target = get_scheme(output_scheme) if output_scheme is not None else self.scheme
+        if PLAIN in (target, self.scheme) and target is not self.scheme:
+            raise NerDataError(f"the model's labels are {self.scheme} and cannot be written as {target} tags")
+        total = sum(len(document.sentences) for document in documents)
+        with tqdm(total=total, unit="sentence", desc="Predicting", disable=not progress or not total,
+                  dynamic_ncols=True) as bar:
+            for chunk in self._chunks(documents):
+                sentences = [words for document in chunk for words in document.sentences]
+                keys = [document.context_key for document in chunk for _ in document.sentences]
+                tags, confidence = self._predict_sentences(sentences, keys, bar) if sentences else ([], [])
+                position = 0
+                for document in chunk:
+                    count = len(document.sentences)
+                    raw = tags[position : position + count]
+                    probabilities = confidence[position : position + count]
+                    position += count
+                    written = [target.encode(get_spans(sentence), len(sentence)) for sentence in raw]
+                    # Entities come from the spans the model's tags make, identical in every scheme.
+                    yield DocumentPrediction(document, written, probabilities,
+                                             character_entities(document, raw, probabilities))
+
+    def predict_texts(self, texts: Sequence[str], output_scheme=None) -> List[Dict[str, Any]]:
+        """JSON-lines records (:meth:`DocumentPrediction.to_record`) for raw texts."""
+        return [p.to_record() for p in self.predict([Document.from_text(t) for t in texts], output_scheme)]
+
+    def _chunks(self, documents: Sequence[Document]) -> Iterator[List[Document]]:
+        """Whole documents, about ``chunk_size`` sentences a chunk, never splitting a context group."""
+        chunk: List[Document] = []
+        size = 0
+        for document in documents:
+            if chunk and size >= self.chunk_size and (not document.context_key or document.context_key != chunk[-1].context_key):
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(document)
+            size += len(document.sentences)
+        if chunk:
+            yield chunk
+
+    def _predict_sentences(self, sentences: Sequence[Sequence[Word]], keys: Sequence[str], bar):
+        import datasets
+
+        words = [[word for word, _, _ in sentence] for sentence in sentences]
+        string_list = datasets.Sequence(datasets.Value("string"))
+        raw = datasets.Dataset.from_dict(
+            {"tokens": words, "ner_tags": [[] for _ in words], "document_id": list(keys)},
+            features=datasets.Features({"tokens": string_list, "ner_tags": string_list,
+                                        "document_id": datasets.Value("string")}),
+        )
+        with _datasets_progress_off():
+            tokenized = tokenize_dataset(raw, self.tokenizer, uncached=True)
+            features = build_features(tokenized, self.tokenizer, None, self.spec, load_from_cache_file=False)
+        columns = [name for name in ("input_ids", "token_type_ids", "position_ids") if name in features.column_names]
+        logits = self._logits({name: features[name] for name in columns}, sentences_per_input(features), bar)
+        scores = word_log_probs(pad_logits(logits), features, [len(w) for w in words])
+        return decode(scores, self.id2label, self.constrained)
+
+    def _logits(self, columns: Dict[str, List[List[int]]], progress: Sequence[float], bar) -> List[np.ndarray]:
+        """One forward pass per batch of inputs sorted by length; logits trimmed to each input's length.
+        ``columns``: ``input_ids``, and ``token_type_ids`` (the case feature) and ``position_ids`` (packed
+        sentences kept apart) when the inputs have them. ``progress[i]``: how many sentences input ``i`` is
+        worth on the progress bar."""
+        import torch
+
+        input_ids, position_ids = columns["input_ids"], columns.get("position_ids")
+
+        order = sorted(range(len(input_ids)), key=lambda index: -len(input_ids[index]))
+        results: List[Optional[np.ndarray]] = [None] * len(input_ids)
+        done, shown = 0.0, 0
+        autocast = (torch.autocast(device_type=self.device.type, dtype=self.dtype) if self.dtype is not None
+                    else contextlib.nullcontext())
+        multiple = 8 if self.device.type == "cuda" else None
+        with torch.inference_mode(), autocast:
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                inputs = {"input_ids": [input_ids[i] for i in batch], "attention_mask": [[1] * len(input_ids[i]) for i in batch]}
+                if "token_type_ids" in columns:
+                    inputs["token_type_ids"] = [columns["token_type_ids"][i] for i in batch]
+                encoded = self.tokenizer.pad(inputs, padding=True, pad_to_multiple_of=multiple, padding_side="right",
+                                             return_tensors="pt")
+                if position_ids is not None:
+                    encoded = add_sentence_mask(dict(encoded), [position_ids[i] for i in batch])
+                output = self.model(**{name: tensor.to(self.device) for name, tensor in encoded.items()})
+                logits = output.logits.float().cpu().numpy()
+                for row, index in enumerate(batch):
+                    results[index] = logits[row, : len(input_ids[index])]
+                done += sum(progress[i] for i in batch)
+                step = int(round(done)) - shown
+                if step > 0:
+                    bar.update(step)
+                    shown += step
+        return results  # type: ignore[return-value]
+
+
+def sentences_per_input(features) -> np.ndarray:
+    """How much of a sentence each input holds: 1/windows for a windowed sentence, N for N packed ones."""
+    word_sentence, offsets = ragged_column(features, "word_sentence")
+    row = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    pairs = np.unique(np.stack([row, word_sentence])[:, word_sentence >= 0], axis=1)  # (input, sentence), once each
+    windows = np.bincount(pairs[1])  # inputs per sentence
+    return np.bincount(pairs[0], weights=1.0 / windows[pairs[1]], minlength=len(offsets) - 1)
+
+
+@contextlib.contextmanager
+def _datasets_progress_off():
+    """No ``datasets.map`` bars per chunk (the prediction bar covers them); the caller's setting is restored."""
+    import datasets
+
+    enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if enabled:
+            datasets.enable_progress_bars()
