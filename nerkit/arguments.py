@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from .errors import NerDataError
-from .features import input_layout
+from .layout import LayoutRequest
+from .schemes import PLAIN, get_scheme
 
 
 @dataclass
@@ -194,18 +195,15 @@ class DataTrainingArguments:
         if self.tagging_scheme == "auto" and self.task_name == "pos":
             self.tagging_scheme = "none"  # part-of-speech tags have no spans (upstream's --task_name pos)
         if self.tagging_scheme != "auto":
-            from .schemes import PLAIN, get_scheme
-
             try:
                 self.tagging_scheme = "none" if get_scheme(self.tagging_scheme) is PLAIN else self.tagging_scheme
             except ValueError as error:
                 raise NerDataError(f"--tagging_scheme: {error}") from None
-        if self.stride is not None and self.stride < 0:
-            raise NerDataError(f"--stride must be >= 0, got {self.stride}")
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
-        input_layout(self.pack_length, self.context_size, self.pack_attention)  # errors now; filled in with the model
+        # Errors now; the layout itself is decided with the model (nerkit.modeling.decide_input_layout).
+        LayoutRequest(self.max_seq_length, self.stride, self.pack_length, self.context_size, self.pack_attention)
 
 
 def parse_arguments(parser, argv=None) -> Tuple:

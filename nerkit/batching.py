@@ -27,6 +27,8 @@ from typing import Iterator, List, Optional, Sequence
 import numpy as np
 from torch.utils.data import Sampler
 
+from .packing import PackingCollator
+
 
 def cut_by_budget(indices: Sequence[int], lengths: Sequence[int], max_tokens: int,
                   max_size: Optional[int] = None) -> List[List[int]]:
@@ -175,10 +177,8 @@ def token_collator(tokenizer, pad_to_max_length: bool, max_seq_length: int, half
     """The collator both scripts use: dynamic padding to the longest input of the batch (or to
     ``max_seq_length``), and the attention mask that keeps packed sentences apart (:mod:`nerkit.packing`).
     Lengths are rounded up to a multiple of 8 only for fp16/bf16 on a GPU, where tensor cores want it; on a CPU
-    that would only add padding (about 0.15 positions per real one on CoNLL-2003)."""
+    that would only add padding."""
     from transformers import DataCollatorForTokenClassification
-
-    from .packing import PackingCollator
 
     return PackingCollator(DataCollatorForTokenClassification(
         tokenizer,

@@ -26,6 +26,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .layout import special_tokens
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PACK_POOL = 256
@@ -146,8 +148,6 @@ def isolating_position_offset(model, tokenizer, candidates: Sequence[int] = (0,)
     until one matches); the model's training mode is restored.
     """
     import torch
-
-    from .features import special_tokens
 
     prefix, suffix = special_tokens(tokenizer)
     special = set(tokenizer.all_special_ids)
