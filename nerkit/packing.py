@@ -1,10 +1,9 @@
 """Several sentences in one input, each one read as if it were alone.
 
-One sentence per input wastes compute and memory on padding (about 1.13 padded positions per real one on
-CoNLL-2003 even with length-sorted batches) and gives the model many shapes to allocate for. Packing the
-sentences into inputs of ``pack_length`` sub-words removes the padding, but a model reading a whole input lets
-every sentence attend to its neighbours, and on NCBI-disease that cost 4.5 test F1: the model copied the type
-of an abstract's other mentions. So each packed sentence keeps its own special tokens, its position ids start
+One sentence per input wastes compute and memory on padding (even with length-sorted batches) and gives the
+model many shapes to allocate for. Packing the sentences into inputs of ``pack_length`` sub-words removes the
+padding, but a model reading a whole input lets every sentence attend to its neighbours, and can then copy the
+type of a document's other mentions (benchmarks/README.md). So each packed sentence keeps its own special tokens, its position ids start
 again at each sentence, and a block-diagonal attention mask keeps sentences apart: the model computes what it
 would on every sentence alone, at packed shapes.
 
