@@ -86,9 +86,9 @@ def main(argv=None):
 
     # ---- Features: tokenised once, windows for long sentences, optional document context -------------------
     with performance.timed("preprocess"):
+        data_seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
         features = prepare_features(raw_datasets, tokenizer, label2id, data_args, layout,
-                                    training_args.main_process_first, cache_dir=model_args.cache_dir,
-                                    seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed)
+                                    training_args.main_process_first, cache_dir=model_args.cache_dir, seed=data_seed)
 
     collator = token_collator(tokenizer, data_args.pad_to_max_length, layout.max_seq_length,
                               (training_args.fp16 or training_args.bf16) and training_args.device.type == "cuda")

@@ -443,8 +443,8 @@ def main(argv=None):
 
     # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------
     if accelerator.is_main_process:
-        report_training_run(args.output_dir, state.log_history, evaluators, model_args, layout.arguments_as_used(data_args),
-                            args, raw_datasets, label_list, loaded.input_scheme, argv)
+        report_training_run(args.output_dir, state.log_history, evaluators, model_args,
+                            layout.arguments_as_used(data_args), args, raw_datasets, label_list, loaded.input_scheme, argv)
         performance.save(args.output_dir)
 
     # ---- Hub ------------------------------------------------------------------------------------------------

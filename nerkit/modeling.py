@@ -27,7 +27,8 @@ from .schemes import PLAIN, scheme_of_labels
 logger = logging.getLogger(__name__)
 
 # Byte-level BPE tokenizers that mark word starts with a space: pre-split words need a prefix space.
-PREFIX_SPACE_MODEL_TYPES = {"roberta", "gpt2", "bloom", "deberta", "longformer", "bart", "mvp", "led", "gpt_neo", "gpt_neox"}
+PREFIX_SPACE_MODEL_TYPES = {"roberta", "gpt2", "bloom", "deberta", "longformer", "bart", "mvp", "led", "gpt_neo",
+                            "gpt_neox"}
 
 
 def _hub_kwargs(model_args) -> dict:
@@ -52,7 +53,8 @@ def load_config(model_args, **overrides):
     try:
         return AutoConfig.from_pretrained(name, **_hub_kwargs(model_args), **overrides)
     except (OSError, ValueError, KeyError) as error:
-        raise _missing_model(name) or NerDataError(f"cannot load a model config from {name!r}: {_first_line(error)}") from None
+        raise _missing_model(name) or NerDataError(f"cannot load a model config from {name!r}: "
+                                                   f"{_first_line(error)}") from None
 
 
 def has_plain_labels(model_args) -> bool:
@@ -109,7 +111,8 @@ def load_model(model_args, config, label_list: List[str]):
             **_hub_kwargs(model_args),
         )
     except (OSError, ValueError) as error:
-        raise NerDataError(f"cannot load model weights from {model_args.model_name_or_path!r}: {_first_line(error)}") from None
+        raise NerDataError(f"cannot load model weights from {model_args.model_name_or_path!r}: "
+                           f"{_first_line(error)}") from None
 
 
 def label_config(model_args, label_list: List[str], task_name: str):
@@ -245,7 +248,8 @@ def recorded_arrangement(config, name: str, warn: bool = True) -> Optional[Arran
     which is worth a warning when such a model is about to be read otherwise."""
     recorded = (getattr(config, "pack_length", None), getattr(config, "context_size", None))
     if None not in recorded:
-        return Arrangement(*recorded, getattr(config, "pack_attention", None) or ("input" if recorded[0] else "sentence"))
+        attention = getattr(config, "pack_attention", None) or ("input" if recorded[0] else "sentence")
+        return Arrangement(*recorded, attention)
     if warn and getattr(config, "case_feature", None) is not None:
         logger.warning(f"{name} does not record how its inputs were built (fine-tuned by an earlier version, which "
                        "packed a document's sentences by default): pass --pack_length 128 --pack_attention input if it "

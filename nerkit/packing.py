@@ -3,9 +3,9 @@
 One sentence per input wastes compute and memory on padding (even with length-sorted batches) and gives the
 model many shapes to allocate for. Packing the sentences into inputs of ``pack_length`` sub-words removes the
 padding, but a model reading a whole input lets every sentence attend to its neighbours, and can then copy the
-type of a document's other mentions (benchmarks/README.md). So each packed sentence keeps its own special tokens, its position ids start
-again at each sentence, and a block-diagonal attention mask keeps sentences apart: the model computes what it
-would on every sentence alone, at packed shapes.
+type of a document's other mentions (benchmarks/README.md). So each packed sentence keeps its own special
+tokens, its position ids start again at each sentence, and a block-diagonal attention mask keeps sentences
+apart: the model computes what it would on every sentence alone, at packed shapes.
 
 - :func:`plan_packs` chooses which sentences share an input (random pools, first fit, longest first);
   :func:`pack_document_runs` does it for ``--pack_attention input``, where consecutive sentences of a document
@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_PACK_POOL = 256
 
 
-def plan_packs(lengths: Sequence[int], budget: int, seed: int = 0, pool_size: int = DEFAULT_PACK_POOL) -> List[List[int]]:
+def plan_packs(lengths: Sequence[int], budget: int, seed: int = 0,
+               pool_size: int = DEFAULT_PACK_POOL) -> List[List[int]]:
     """Rows grouped into inputs of at most ``budget`` sub-words; a row longer than ``budget`` stays alone.
 
     The rows are shuffled (``seed``) and taken in pools of ``pool_size``; inside a pool the longest rows are

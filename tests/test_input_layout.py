@@ -39,7 +39,8 @@ def layout(asked, recorded, do_train, pack_attention=None):
 def decide_and_record(request, model, name, do_train):
     """The arrangement chosen for ``request``, recorded in ``model.config`` as the training scripts record it."""
     arrangement, offset = arrange_sentences(request, model, None, name, do_train)
-    decided = InputLayout(128, 32, arrangement.pack_length, arrangement.context_size, arrangement.pack_attention, offset)
+    decided = InputLayout(128, 32, arrangement.pack_length, arrangement.context_size, arrangement.pack_attention,
+                          offset)
     record_input_layout(model.config, decided)
     return decided
 
