@@ -59,7 +59,8 @@ def main(argv=None):
                 + ", ".join(f"{name} {len(ds)} sentences" for name, ds in raw_datasets.items()))
 
     # ---- Labels, config, tokenizer, model ------------------------------------------------------------------
-    label_list, config, tokenizer, model = load_for_token_classification(
+    # The layout (windows, packing, context, case feature) is decided with the model and recorded in its config.
+    label_list, config, tokenizer, model, layout = load_for_token_classification(
         model_args, data_args, raw_datasets, training_args.do_train, loaded.label_names
     )
     label2id = {label: index for index, label in enumerate(label_list)}
@@ -67,11 +68,11 @@ def main(argv=None):
 
     # ---- Features: tokenised once, windows for long sentences, optional document context -------------------
     with performance.timed("preprocess"):
-        features, spec = prepare_features(raw_datasets, tokenizer, label2id, data_args, config,
-                                          training_args.main_process_first, cache_dir=model_args.cache_dir,
-                                          seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed)
+        data_seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
+        features = prepare_features(raw_datasets, tokenizer, label2id, data_args, layout,
+                                    training_args.main_process_first, cache_dir=model_args.cache_dir, seed=data_seed)
 
-    collator = token_collator(tokenizer, data_args.pad_to_max_length, spec.max_seq_length,
+    collator = token_collator(tokenizer, data_args.pad_to_max_length, layout.max_seq_length,
                               (training_args.fp16 or training_args.bf16) and training_args.device.type == "cuda")
     evaluators = {
         split: WordLevelEvaluator(features[split], raw_datasets[split], id2label, data_args.constrained_decoding,
@@ -82,7 +83,7 @@ def main(argv=None):
                                raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
 
     budget = (training_budget(data_args.max_tokens_per_batch, input_lengths(features["train"]),
-                              training_args.per_device_train_batch_size, len(raw_datasets["train"]), spec.apart_pack_length)
+                              training_args.per_device_train_batch_size, len(raw_datasets["train"]), layout.apart_pack_length)
               if "train" in features else None)
     if budget and str(training_args.train_sampling_strategy) != "random":
         logger.warning(f"--train_sampling_strategy {training_args.train_sampling_strategy} is not used: training batches "
@@ -133,7 +134,7 @@ def main(argv=None):
     # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------
     if trainer.is_world_process_zero():
         facts = RunFacts.from_arguments(script=__file__, argv=sys.argv[1:] if argv is None else argv,
-                                        model_args=model_args, data_args=data_args, training_args=training_args,
+                                        model_args=model_args, data_args=layout.arguments_as_used(data_args), training_args=training_args,
                                         raw_datasets=raw_datasets, label_list=label_list,
                                         input_scheme=loaded.input_scheme)
         report_training_run(training_args.output_dir, trainer.state.log_history, evaluators, facts)

@@ -107,8 +107,9 @@ def main(argv=None):
                 + ", ".join(f"{name} {len(ds)} sentences" for name, ds in raw_datasets.items()))
 
     # ---- Labels, config, tokenizer, model ------------------------------------------------------------------
-    label_list, config, tokenizer, model = load_for_token_classification(model_args, data_args, raw_datasets, args.do_train,
-                                                                         loaded.label_names)
+    # The layout (windows, packing, context, case feature) is decided with the model and recorded in its config.
+    label_list, config, tokenizer, model, layout = load_for_token_classification(model_args, data_args, raw_datasets,
+                                                                                 args.do_train, loaded.label_names)
     label2id = {label: index for index, label in enumerate(label_list)}
     id2label = dict(enumerate(label_list))
     if args.model_type and args.model_type != config.model_type:
@@ -116,11 +117,11 @@ def main(argv=None):
 
     # ---- Features: tokenised once, windows for long sentences, optional document context -------------------
     with performance.timed("preprocess"):
-        features, spec = prepare_features(raw_datasets, tokenizer, label2id, data_args, config,
-                                          lambda desc: accelerator.main_process_first(), cache_dir=model_args.cache_dir,
-                                          seed=args.seed)
+        features = prepare_features(raw_datasets, tokenizer, label2id, data_args, layout,
+                                    lambda desc: accelerator.main_process_first(), cache_dir=model_args.cache_dir,
+                                    seed=args.seed)
 
-    collator = token_collator(tokenizer, data_args.pad_to_max_length, spec.max_seq_length,
+    collator = token_collator(tokenizer, data_args.pad_to_max_length, layout.max_seq_length,
                               accelerator.mixed_precision in ("fp16", "bf16") and accelerator.device.type == "cuda")
     evaluators = {
         split: WordLevelEvaluator(features[split], raw_datasets[split], id2label, data_args.constrained_decoding,
@@ -134,7 +135,7 @@ def main(argv=None):
 
     # Batches: by sub-word budget (training), length-sorted (evaluation, one process), else upstream's.
     budget = training_budget(data_args.max_tokens_per_batch, lengths["train"], args.per_device_train_batch_size,
-                             len(raw_datasets["train"]), spec.apart_pack_length) if "train" in features else None
+                             len(raw_datasets["train"]), layout.apart_pack_length) if "train" in features else None
     eval_budget = evaluation_budget(data_args.eval_max_tokens_per_batch) if accelerator.num_processes == 1 else None
     dataloaders = make_dataloaders(features, lengths, collator, args, budget, eval_budget)
 
@@ -150,7 +151,7 @@ def main(argv=None):
     dataloaders = dict(zip(dataloaders, prepared))
 
     if args.with_tracking:
-        accelerator.init_trackers("run_ner_no_trainer", tracker_config(model_args, data_args, args))
+        accelerator.init_trackers("run_ner_no_trainer", tracker_config(model_args, layout.arguments_as_used(data_args), args))
 
     # ---- Train ----------------------------------------------------------------------------------------------
     state = LoopState()  # where the loop is; saved in every checkpoint
@@ -257,7 +258,7 @@ def main(argv=None):
     # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------
     if accelerator.is_main_process:
         facts = RunFacts.from_arguments(script=__file__, argv=sys.argv[1:] if argv is None else argv,
-                                        model_args=model_args, data_args=data_args, training_args=args,
+                                        model_args=model_args, data_args=layout.arguments_as_used(data_args), training_args=args,
                                         raw_datasets=raw_datasets, label_list=label_list,
                                         input_scheme=loaded.input_scheme)
         report_training_run(args.output_dir, state.log_history, evaluators, facts)

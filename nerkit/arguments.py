@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from .errors import NerDataError
-from .features import input_layout
+from .layout import LayoutRequest
+from .schemes import PLAIN, get_scheme
 
 
 @dataclass
@@ -41,15 +42,14 @@ class ModelArguments:
     cpu_bf16: bool = field(
         default=True,
         metadata={"help": "On a CPU with bf16 instructions (avx512_bf16, AMX), train and evaluate with bf16 autocast "
-                  "unless a precision was chosen (--fp16/--bf16, --mixed_precision): 1.4x faster at the same F1 on "
-                  "CoNLL-2003. --no_cpu_bf16 keeps fp32."},
+                  "unless a precision was chosen (--fp16/--bf16, --mixed_precision). --no_cpu_bf16 keeps fp32."},
     )
     keep_freed_memory: bool = field(
         default=True,
         metadata={"help": "Ask glibc's malloc to keep the memory a batch freed for the next one instead of handing it "
-                  "back to the kernel and faulting it in again (17x fewer page faults, evaluation about 1.2x faster "
-                  "inside a CoNLL-2003 training run). No effect on other C libraries or when you set MALLOC_*_ "
-                  "variables or glibc.malloc tunables. --no_keep_freed_memory keeps glibc's defaults."},
+                  "back to the kernel and faulting it in again (fewer page faults). No effect on other C libraries or "
+                  "when you set MALLOC_*_ variables or glibc.malloc tunables. --no_keep_freed_memory keeps glibc's "
+                  "defaults."},
     )
     case_feature: str = field(
         default="auto",
@@ -135,10 +135,9 @@ class DataTrainingArguments:
         metadata={"help": "Training batches of inputs of similar length holding at most this many sub-words, padding "
                   "included (inputs are shuffled, sorted within random pools of 256, cut, and the batches "
                   "shuffled). Default: per_device_train_batch_size times the mean input length, so an epoch has "
-                  "about as many steps as with random batches of that many sentences (up to a quarter more: "
-                  "padding counts); with sentences packed and kept apart (the default), whole packs holding 0.8 of that, what "
-                  "batches of one sentence per input held. 0: random batches of per_device_train_batch_size inputs, "
-                  "as upstream."},
+                  "about as many steps as with random batches of that many sentences (somewhat more: padding "
+                  "counts); with sentences packed and kept apart (the default), whole packs holding what batches of "
+                  "one sentence per input held. 0: random batches of per_device_train_batch_size inputs, as upstream."},
     )
     eval_max_tokens_per_batch: Optional[int] = field(
         default=None,
@@ -159,8 +158,8 @@ class DataTrainingArguments:
                   "with its own position ids and an attention mask that keeps it apart, so the model computes what "
                   "it would on each sentence alone (models that do not take a 4D attention mask get one sentence per "
                   "input instead); input: consecutive sentences of one document read each other as context, at no "
-                  "extra compute (unlike --context_size); scored the same as one sentence per input on CoNLL-2003 "
-                  "and 4.5 test F1 lower on NCBI-disease."},
+                  "extra compute (unlike --context_size), which can make a model copy the type of a document's other "
+                  "mentions."},
     )
     constrained_decoding: bool = field(
         default=True,
@@ -194,18 +193,15 @@ class DataTrainingArguments:
         if self.tagging_scheme == "auto" and self.task_name == "pos":
             self.tagging_scheme = "none"  # part-of-speech tags have no spans (upstream's --task_name pos)
         if self.tagging_scheme != "auto":
-            from .schemes import PLAIN, get_scheme
-
             try:
                 self.tagging_scheme = "none" if get_scheme(self.tagging_scheme) is PLAIN else self.tagging_scheme
             except ValueError as error:
                 raise NerDataError(f"--tagging_scheme: {error}") from None
-        if self.stride is not None and self.stride < 0:
-            raise NerDataError(f"--stride must be >= 0, got {self.stride}")
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
-        input_layout(self.pack_length, self.context_size, self.pack_attention)  # errors now; filled in with the model
+        # Errors now; the layout itself is decided with the model (nerkit.modeling.decide_input_layout).
+        LayoutRequest(self.max_seq_length, self.stride, self.pack_length, self.context_size, self.pack_attention)
 
 
 def parse_arguments(parser, argv=None) -> Tuple:

@@ -1,19 +1,17 @@
 """Batches cut by a sub-word budget instead of a sentence count, so little of the compute goes to padding.
 
-Random batches of 32 CoNLL sentences hold about 2.6 padded positions per real sub-word; batches of inputs of
-similar length hold about one. Two samplers, both plain ``torch`` batch samplers that work with the
-``Trainer``, an ``accelerate`` loop and several processes (Accelerate shards batch samplers by batch):
+Random batches of sentences spend much of their compute on padding; batches of inputs of similar length
+little. Two samplers, both plain ``torch`` batch samplers that work with the ``Trainer``, an ``accelerate`` loop
+and several processes (Accelerate shards batch samplers by batch):
 
 - :class:`TokenBudgetBatchSampler` for training: inputs are shuffled, taken in pools, sorted by length within
   each pool and cut into batches of at most ``max_tokens`` padded positions (inputs x longest input); the
   batches are then shuffled. Sorting inside random pools rather than the whole split keeps the content of a
   batch random (a batch of short inputs is not all table rows and headlines), which is what keeps F1 level with
-  random batches. Pools of 256 inputs, not 1,024: on WNUT-17 (tweets, no documents, so one sentence per input)
-  pools of 1,024 made batches so uniform in length that test F1 fell 0.6 below random batches (mean of 3
-  seeds, without the case feature); pools of 256 were 1.4 above them (more, smaller batches: the budget counts
-  padding), at 1.10 padded positions per real one there and 1.02 on packed CoNLL-2003, whose F1 did not move.
-  The batches are drawn once and reshuffled every epoch, as fairseq does, so every epoch has the same number
-  of steps: the learning-rate schedule and mid-epoch resumption count on it.
+  random batches. Pools of 256 inputs, not 1,024: larger pools can make batches so uniform in length that F1
+  falls below random batches (benchmarks/README.md). The batches are drawn once and reshuffled every epoch, as
+  fairseq does, so every epoch has the same number of steps: the learning-rate schedule and mid-epoch
+  resumption count on it.
 - :class:`LengthSortedBatchSampler` for evaluation and prediction: the whole split sorted by length, longest
   first (an out-of-memory error shows on the first batch, not the last), in batches of at most ``max_tokens``
   padded positions. ``order`` gives the input index of every output row, to put results back in input order.
@@ -26,6 +24,8 @@ from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
+
+from .packing import PackingCollator
 
 
 def cut_by_budget(indices: Sequence[int], lengths: Sequence[int], max_tokens: int,
@@ -142,8 +142,8 @@ def model_inputs(features):
     return features.remove_columns(list(DECODING_COLUMNS))
 
 
-# Batches of one sentence per input hold about 0.8 of their budget in real sub-words (padding counts against it):
-# 2 epochs took 1,086 steps against 878 for random batches of 32 on CoNLL-2003, 444 against 356 on NCBI-disease.
+# Batches of one sentence per input hold about 0.8 of their budget in real sub-words (padding counts against it;
+# measured in benchmarks/README.md).
 ONE_SENTENCE_FILL = 0.8
 
 
@@ -152,12 +152,11 @@ def auto_budget(lengths: Sequence[int], sentences_per_batch: int, sentences: Opt
     """A budget that holds ``sentences_per_batch`` sentences of average length (``sentences``: how many the
     inputs hold, when inputs pack several): with it, an epoch takes about as many optimizer steps as random
     batches of that many sentences, so learning rates tuned for those carry over. Somewhat more, since padding
-    counts against the budget: 24% more on CoNLL-2003, 17% on WNUT-17.
+    counts against the budget.
 
     With ``pack_length`` (sentences packed and kept apart, next to no padding): whole packs holding what batches
-    of one sentence per input held, so an epoch takes as many steps as it did with those. Packed batches of the
-    full budget took 15% fewer steps on NCBI-disease and scored 2.3 test F1 lower (69.90 against 72.16, seed
-    42); cut this way, 71.72.
+    of one sentence per input held (:data:`ONE_SENTENCE_FILL`), so an epoch takes as many steps as it did with
+    those; packed batches of the full budget would take fewer steps, and score lower.
 
     >>> auto_budget([20] * 100, 32), auto_budget([20] * 100, 32, pack_length=128)
     (640, 512)
@@ -171,7 +170,7 @@ def auto_budget(lengths: Sequence[int], sentences_per_batch: int, sentences: Opt
     return budget
 
 
-DEFAULT_EVAL_MAX_TOKENS = 4096  # fastest of 1,024-8,192 for MiniLM on 2 CPU cores with packed inputs
+DEFAULT_EVAL_MAX_TOKENS = 4096  # the fastest budget measured (benchmarks/README.md)
 
 
 def training_budget(requested: Optional[int], lengths: Sequence[int], sentences_per_batch: int,
@@ -193,10 +192,8 @@ def token_collator(tokenizer, pad_to_max_length: bool, max_seq_length: int, half
     """The collator both scripts use: dynamic padding to the longest input of the batch (or to
     ``max_seq_length``), and the attention mask that keeps packed sentences apart (:mod:`nerkit.packing`).
     Lengths are rounded up to a multiple of 8 only for fp16/bf16 on a GPU, where tensor cores want it; on a CPU
-    that would only add padding (about 0.15 positions per real one on CoNLL-2003)."""
+    that would only add padding."""
     from transformers import DataCollatorForTokenClassification
-
-    from .packing import PackingCollator
 
     return PackingCollator(DataCollatorForTokenClassification(
         tokenizer,

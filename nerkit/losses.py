@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from .features import IGNORE_INDEX
+from .inputs import IGNORE_INDEX
 
 
 def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor, class_weights: Optional[torch.Tensor] = None,

@@ -4,9 +4,10 @@
 - Tokenizers of the byte-level BPE families need ``add_prefix_space=True`` to take pre-split words.
 - A slow (Python) tokenizer is refused with the model's name: alignment needs ``word_ids()``.
 - ``trust_remote_code`` is passed through and stays off unless asked for.
-- The case feature (``--case_feature``, :func:`resolve_case_feature`) and the input layout (``--pack_length``,
-  ``--pack_attention``, ``--context_size``, :func:`resolve_input_layout`) are decided here, with the model, and
-  recorded in its config so evaluation and prediction build the inputs it was trained on.
+- The input layout (:class:`nerkit.layout.InputLayout`: windows, packing or FLERT context, the case feature) is
+  decided here, with the model (:func:`decide_input_layout`), returned by :func:`load_for_token_classification`
+  and recorded in its config (:func:`record_input_layout`), so evaluation and prediction build the inputs it was
+  trained on.
 """
 
 from __future__ import annotations
@@ -14,14 +15,20 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from typing import List, Optional, Tuple
+from dataclasses import replace
+from typing import List, NamedTuple, Optional, Tuple
 
+from . import packing
 from .errors import NerDataError
+from .labels import labels_from_data, pretrained_labels, resolve_labels
+from .layout import Arrangement, InputLayout, LayoutRequest, resolve_window
+from .schemes import PLAIN, scheme_of_labels
 
 logger = logging.getLogger(__name__)
 
 # Byte-level BPE tokenizers that mark word starts with a space: pre-split words need a prefix space.
-PREFIX_SPACE_MODEL_TYPES = {"roberta", "gpt2", "bloom", "deberta", "longformer", "bart", "mvp", "led", "gpt_neo", "gpt_neox"}
+PREFIX_SPACE_MODEL_TYPES = {"roberta", "gpt2", "bloom", "deberta", "longformer", "bart", "mvp", "led", "gpt_neo",
+                            "gpt_neox"}
 
 
 def _hub_kwargs(model_args) -> dict:
@@ -46,15 +53,13 @@ def load_config(model_args, **overrides):
     try:
         return AutoConfig.from_pretrained(name, **_hub_kwargs(model_args), **overrides)
     except (OSError, ValueError, KeyError) as error:
-        raise missing_model_error(name) or NerDataError(f"cannot load a model config from {name!r}: {_first_line(error)}") from None
+        raise missing_model_error(name) or NerDataError(f"cannot load a model config from {name!r}: "
+                                                   f"{_first_line(error)}") from None
 
 
 def has_plain_labels(model_args) -> bool:
     """Whether the model is a token classifier already trained on plain labels (POS tags...), whose data must
     then be read as plain labels too; False when its config cannot be read (loading the model says why)."""
-    from .labels import pretrained_labels
-    from .schemes import PLAIN, scheme_of_labels
-
     try:
         labels = pretrained_labels(load_config(model_args))
     except NerDataError:
@@ -108,7 +113,8 @@ def load_model(model_args, config, label_list: List[str]):
             **_hub_kwargs(model_args),
         )
     except (OSError, ValueError) as error:
-        raise NerDataError(f"cannot load model weights from {model_args.model_name_or_path!r}: {_first_line(error)}") from None
+        raise NerDataError(f"cannot load model weights from {model_args.model_name_or_path!r}: "
+                           f"{_first_line(error)}") from None
 
 
 def label_config(model_args, label_list: List[str], task_name: str):
@@ -122,26 +128,53 @@ def label_config(model_args, label_list: List[str], task_name: str):
     )
 
 
-def load_for_token_classification(model_args, data_args, raw_datasets, do_train: bool,
-                                  declared_labels: Optional[List[str]] = None):
-    """Label list, config, tokenizer and model, in that order (see ``nerkit.labels`` for the label rules;
-    ``declared_labels``: the tag names a hub dataset declares, ``LoadedData.label_names``)."""
-    from .labels import labels_from_data, resolve_labels
+class LoadedModel(NamedTuple):
+    """What :func:`load_for_token_classification` returns."""
 
+    labels: List[str]
+    config: object
+    tokenizer: object
+    model: object
+    layout: InputLayout
+
+
+def load_for_token_classification(model_args, data_args, raw_datasets, do_train: bool,
+                                  declared_labels: Optional[List[str]] = None) -> LoadedModel:
+    """Label list, config, tokenizer, model and the input layout decided with it, recorded in its config (see
+    ``nerkit.labels`` for the label rules; ``declared_labels``: the tag names a hub dataset declares,
+    ``LoadedData.label_names``)."""
     data_labels = labels_from_data((tags for split in raw_datasets.values() for tags in split["ner_tags"]),
                                    declared_labels, plain=getattr(data_args, "plain_labels", False))
     label_list = resolve_labels(data_labels if do_train else None, load_config(model_args),
                                 model_args.ignore_mismatched_sizes, model_args.model_name_or_path)
     config = label_config(model_args, label_list, data_args.task_name)
     tokenizer = load_tokenizer(model_args, config)
-    check_window_arguments(data_args, tokenizer, config)
+    request = LayoutRequest.from_arguments(model_args, data_args)
+    resolve_window(request.max_seq_length, request.stride, tokenizer, config)  # errors before the weights load
     model = load_model(model_args, config, label_list)
-    model.config.case_feature = resolve_case_feature(getattr(model_args, "case_feature", "auto"), tokenizer, model,
-                                                     model_args.model_name_or_path, do_train)
-    if model.config.case_feature:
+    layout = decide_input_layout(request, model, tokenizer, model_args.model_name_or_path, do_train)
+    if layout.case_feature:
         logger.info("Case feature on: token_type_ids mark words with an upper-case letter (--case_feature off to stop)")
-    resolve_input_layout(data_args, model, tokenizer, model_args.model_name_or_path, do_train)
-    return label_list, model.config, tokenizer, model
+    record_input_layout(model.config, layout)
+    return LoadedModel(label_list, model.config, tokenizer, model, layout)
+
+
+def record_input_layout(config, layout: InputLayout) -> None:
+    """Record ``layout`` in the model's config (saved in config.json), where :func:`decide_input_layout` reads it
+    back when the model is evaluated or used for prediction."""
+    for key, value in layout.config_entries().items():
+        setattr(config, key, value)
+
+
+def decide_input_layout(request: LayoutRequest, model, tokenizer, name: str, do_train: bool) -> InputLayout:
+    """The :class:`nerkit.layout.InputLayout` for ``request`` with this model and tokenizer: the window
+    (:func:`nerkit.layout.resolve_window`), the case feature (:func:`resolve_case_feature`) and how sentences
+    share inputs (:func:`arrange_sentences`). Used by the training scripts and by ``NerTagger``."""
+    max_seq_length, stride = resolve_window(request.max_seq_length, request.stride, tokenizer, model.config)
+    case_feature = resolve_case_feature(request.case_feature, tokenizer, model, name, do_train)
+    arrangement, offset = arrange_sentences(request, model, tokenizer, name, do_train)
+    return InputLayout(max_seq_length, stride, arrangement.pack_length, arrangement.context_size,
+                       arrangement.pack_attention, offset, case_feature)
 
 
 def lowercases(tokenizer) -> bool:
@@ -181,75 +214,46 @@ def resolve_case_feature(requested: str, tokenizer, model, name: str, do_train: 
     return do_train and takes_case_feature(model) and lowercases(tokenizer)
 
 
-def resolve_input_layout(data_args, model, tokenizer, name: str, do_train: bool) -> None:
-    """Fill in ``data_args.pack_length`` / ``context_size`` / ``pack_attention`` and record them in the config.
+def arrange_sentences(request: LayoutRequest, model, tokenizer, name: str,
+                      do_train: bool) -> Tuple[Arrangement, Optional[int]]:
+    """How sentences share inputs, and where packed sentences kept apart start their position ids (else None).
 
-    What was asked wins; otherwise a model fine-tuned by these scripts and only evaluated is given the layout
-    it was trained on (a model trained on single sentences scores lower on inputs where sentences read each
-    other, and the reverse), and anything else the defaults (:func:`nerkit.features.input_layout`).
+    What was asked wins; otherwise a model fine-tuned by these scripts and only evaluated is given the
+    arrangement it was trained on (a model trained on single sentences scores lower on inputs where sentences
+    read each other, and the reverse), and anything else the defaults (:meth:`LayoutRequest.arrangement`).
+    Packed sentences kept apart need a model that takes a 4D attention mask and position ids as given
+    (:func:`nerkit.packing.isolating_position_offset`); for any other, inputs hold one sentence each.
     """
-    asked = (data_args.pack_length, data_args.context_size, getattr(data_args, "pack_attention", None))
-    layout, offset = layout_for_model(asked, model, tokenizer, name, do_train)
-    for name in ("pack_length", "context_size", "pack_attention"):
-        setattr(data_args, name, getattr(layout, name))
-        setattr(model.config, name, getattr(layout, name))
-    model.config.packed_position_offset = offset
-
-
-def layout_for_model(asked, model, tokenizer, name: str, do_train: bool):
-    """``(InputLayout, packed_position_offset)`` for ``asked`` (pack_length, context_size, pack_attention; None
-    where not given): see :func:`resolve_input_layout`. Packed sentences kept apart need a model that takes a
-    4D attention mask and position ids as given (:func:`nerkit.packing.isolating_position_offset`); for any
-    other, inputs hold one sentence each."""
-    from dataclasses import replace
-
-    from .features import input_layout
-    from .packing import isolating_position_offset, position_offset_candidates
-
-    recorded = recorded_layout(model.config, name, warn=not do_train and asked[0] is None)
-    use_record = recorded is not None and not do_train and tuple(asked) == (None, None, None)
-    layout = recorded if use_record else input_layout(*asked)
-    if recorded is not None and not do_train and layout != recorded:
-        logger.warning(f"{name} was fine-tuned with {describe_layout(recorded)}; evaluating with {describe_layout(layout)} "
+    recorded = recorded_arrangement(model.config, name, warn=not do_train and request.pack_length is None)
+    use_record = recorded is not None and not do_train and not request.asks_arrangement
+    arrangement = recorded if use_record else request.arrangement()
+    if recorded is not None and not do_train and arrangement != recorded:
+        logger.warning(f"{name} was fine-tuned with {recorded.describe()}; evaluating with {arrangement.describe()} "
                        "may lower its scores")
     offset = None
-    if layout.pack_length and layout.pack_attention == "sentence":
-        offset = isolating_position_offset(model, tokenizer, position_offset_candidates(model.config))
+    if arrangement.pack_length and arrangement.pack_attention == "sentence":
+        # Through the module, so that tests can stand in for the check.
+        offset = packing.isolating_position_offset(model, tokenizer, packing.position_offset_candidates(model.config))
         if offset is None:
-            (logger.warning if asked[0] else logger.info)(
+            (logger.warning if request.pack_length else logger.info)(
                 f"{name} does not keep sentences packed in one input apart (it does not take a 4D attention mask and "
                 "position ids as given): one sentence per input")
-            layout = replace(layout, pack_length=0)
-    return layout, offset
+            arrangement = replace(arrangement, pack_length=0)
+    return arrangement, offset
 
 
-def describe_layout(layout) -> str:
-    """The options that give ``layout``, as a user would type them."""
-    text = f"--pack_length {layout.pack_length} --context_size {layout.context_size}"
-    return text + (f" --pack_attention {layout.pack_attention}" if layout.pack_length else "")
-
-
-def recorded_layout(config, name: str, warn: bool = True):
-    """The :class:`nerkit.features.InputLayout` the model was fine-tuned with, when its config records it.
+def recorded_arrangement(config, name: str, warn: bool = True) -> Optional[Arrangement]:
+    """The :class:`nerkit.layout.Arrangement` the model was fine-tuned with, when its config records it.
 
     Earlier versions recorded no ``pack_attention``: their packed sentences read each other ("input"). Earlier
     still, the case feature was recorded but not the layout; those packed a document's sentences by default,
     which is worth a warning when such a model is about to be read otherwise."""
-    from .features import InputLayout
-
     recorded = (getattr(config, "pack_length", None), getattr(config, "context_size", None))
     if None not in recorded:
-        return InputLayout(*recorded, getattr(config, "pack_attention", None) or ("input" if recorded[0] else "sentence"))
+        attention = getattr(config, "pack_attention", None) or ("input" if recorded[0] else "sentence")
+        return Arrangement(*recorded, attention)
     if warn and getattr(config, "case_feature", None) is not None:
         logger.warning(f"{name} does not record how its inputs were built (fine-tuned by an earlier version, which "
                        "packed a document's sentences by default): pass --pack_length 128 --pack_attention input if it "
                        "was trained so")
     return None
-
-
-def check_window_arguments(data_args, tokenizer, config) -> None:
-    """``--max_seq_length`` / ``--stride`` errors now, before the weights load and the data is tokenised."""
-    from .features import WindowSpec, check_window_spec, resolve_max_seq_length
-
-    max_seq_length = resolve_max_seq_length(getattr(data_args, "max_seq_length", None), tokenizer, config)
-    check_window_spec(WindowSpec(max_seq_length=max_seq_length, stride=getattr(data_args, "stride", None)), tokenizer)

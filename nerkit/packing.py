@@ -1,12 +1,11 @@
 """Several sentences in one input, each one read as if it were alone.
 
-One sentence per input wastes compute and memory on padding (about 1.13 padded positions per real one on
-CoNLL-2003 even with length-sorted batches) and gives the model many shapes to allocate for. Packing the
-sentences into inputs of ``pack_length`` sub-words removes the padding, but a model reading a whole input lets
-every sentence attend to its neighbours, and on NCBI-disease that cost 4.5 test F1: the model copied the type
-of an abstract's other mentions. So each packed sentence keeps its own special tokens, its position ids start
-again at each sentence, and a block-diagonal attention mask keeps sentences apart: the model computes what it
-would on every sentence alone, at packed shapes.
+One sentence per input wastes compute and memory on padding (even with length-sorted batches) and gives the
+model many shapes to allocate for. Packing the sentences into inputs of ``pack_length`` sub-words removes the
+padding, but a model reading a whole input lets every sentence attend to its neighbours, and can then copy the
+type of a document's other mentions (benchmarks/README.md). So each packed sentence keeps its own special
+tokens, its position ids start again at each sentence, and a block-diagonal attention mask keeps sentences
+apart: the model computes what it would on every sentence alone, at packed shapes.
 
 - :func:`plan_packs` chooses which sentences share an input (random pools, first fit, longest first);
   :func:`pack_document_runs` does it for ``--pack_attention input``, where consecutive sentences of a document
@@ -26,12 +25,15 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .layout import special_tokens
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PACK_POOL = 256
 
 
-def plan_packs(lengths: Sequence[int], budget: int, seed: int = 0, pool_size: int = DEFAULT_PACK_POOL) -> List[List[int]]:
+def plan_packs(lengths: Sequence[int], budget: int, seed: int = 0,
+               pool_size: int = DEFAULT_PACK_POOL) -> List[List[int]]:
     """Rows grouped into inputs of at most ``budget`` sub-words; a row longer than ``budget`` stays alone.
 
     The rows are shuffled (``seed``) and taken in pools of ``pool_size``; inside a pool the longest rows are
@@ -146,8 +148,6 @@ def isolating_position_offset(model, tokenizer, candidates: Sequence[int] = (0,)
     until one matches); the model's training mode is restored.
     """
     import torch
-
-    from .features import special_tokens
 
     prefix, suffix = special_tokens(tokenizer)
     special = set(tokenizer.all_special_ids)

@@ -9,6 +9,7 @@ from nerkit import features as features_module
 from nerkit.arguments import DataTrainingArguments
 from nerkit.data import load_data
 from nerkit.features import prepare_features
+from nerkit.layout import InputLayout, resolve_window
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 LABELS = ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
@@ -32,8 +33,8 @@ def build(tiny_model, cache_dir, samples=50, overwrite=False):
                                       overwrite_cache=overwrite)
     raw = load_data(data_args, splits=("train",)).to_dataset_dict()  # read afresh: a new in-memory dataset
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
-    features, _ = prepare_features(raw, tokenizer, {label: i for i, label in enumerate(LABELS)}, data_args,
-                                   cache_dir=str(cache_dir))
+    features = prepare_features(raw, tokenizer, {label: i for i, label in enumerate(LABELS)}, data_args,
+                                InputLayout(*resolve_window(None, None, tokenizer)), cache_dir=str(cache_dir))
     return features["train"]
 
 

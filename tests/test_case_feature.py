@@ -10,8 +10,9 @@ import predict_ner
 import run_ner
 import run_ner_no_trainer
 from nerkit.errors import NerDataError
-from nerkit.features import WindowSpec, build_features, case_types, tokenize_dataset
+from nerkit.features import FeatureSpec, build_features, tokenize_dataset
 from nerkit.inference import NerTagger
+from nerkit.inputs import case_types
 from nerkit.modeling import lowercases, resolve_case_feature
 from script_runner import call
 from tiny_models import make_model_dir, make_tokenizer
@@ -56,14 +57,14 @@ def features(spec, corpus, documents=None, tokenizer=None):
 # --- inputs ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", [WindowSpec(max_seq_length=64, case_feature=True, pack_length=64),
-                                  WindowSpec(max_seq_length=64, case_feature=True, context_size=8),
-                                  WindowSpec(max_seq_length=12, stride=3, case_feature=True)],
+@pytest.mark.parametrize("spec", [FeatureSpec(max_seq_length=64, case_feature=True, pack_length=64),
+                                  FeatureSpec(max_seq_length=64, case_feature=True, context_size=8),
+                                  FeatureSpec(max_seq_length=12, stride=3, case_feature=True)],
                          ids=["packed", "context", "windows"])
 def test_token_types_mark_every_sub_word_of_a_word_with_a_capital(spec):
     corpus = casing_corpus(seed=3, sentences=12) + [(["Zanzibar", "qq", "MacKay"], ["B-PER", "O", "B-PER"])]
     tokenized, with_case = features(spec, corpus, documents=["doc"] * len(corpus))
-    _, without_case = features(WindowSpec(**{**spec.__dict__, "case_feature": False}), corpus, documents=["doc"] * len(corpus))
+    _, without_case = features(FeatureSpec(**{**spec.__dict__, "case_feature": False}), corpus, documents=["doc"] * len(corpus))
     assert "token_type_ids" not in without_case.column_names
     # The same sub-words either way ("Ada" and "ada" are one id for an uncased tokenizer): only the types differ.
     assert with_case["input_ids"] == without_case["input_ids"]

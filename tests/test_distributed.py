@@ -17,7 +17,6 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -71,6 +70,7 @@ def train_inputs(model_dir: Path, pack_length=None):
     from nerkit.data import load_data
     from nerkit.features import prepare_features
     from nerkit.labels import labels_from_data
+    from nerkit.layout import DEFAULT_PACK_LENGTH, InputLayout, resolve_window
     from transformers import AutoTokenizer
 
     data_args = DataTrainingArguments(train_file=str(SAMPLE / "train.conll"), max_train_samples=TRAIN_SENTENCES,
@@ -78,8 +78,10 @@ def train_inputs(model_dir: Path, pack_length=None):
     raw = load_data(data_args, splits=("train",)).to_dataset_dict()
     labels = labels_from_data(raw["train"]["ner_tags"])
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    features, _ = prepare_features(raw, tokenizer, {label: i for i, label in enumerate(labels)}, data_args,
-                                   SimpleNamespace(packed_position_offset=0), seed=42)  # both scripts' default seed
+    layout = InputLayout(*resolve_window(None, None, tokenizer),
+                         DEFAULT_PACK_LENGTH if pack_length is None else pack_length, packed_position_offset=0)
+    features = prepare_features(raw, tokenizer, {label: i for i, label in enumerate(labels)}, data_args, layout,
+                                seed=42)  # both scripts' default seed
     return Counter(tuple(ids) for ids in features["train"]["input_ids"])
 
 

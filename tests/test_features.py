@@ -10,14 +10,14 @@ from nerkit.decoding import word_log_probs
 from nerkit.errors import NerDataError
 from nerkit.features import (
     IGNORE_INDEX,
-    WindowSpec,
+    FeatureSpec,
     build_features,
     check_window_spec,
     count_windowed_sentences,
-    resolve_max_seq_length,
     tokenize_dataset,
-    window_starts,
 )
+from nerkit.inputs import window_starts
+from nerkit.layout import resolve_max_seq_length
 from tiny_models import make_tokenizer
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
@@ -50,7 +50,7 @@ SENTENCE = (["Ada", "visited", "Zanzibar", "."], ["B-PER", "O", "B-LOC", "O"])
 
 
 def test_first_subword_labelled_rest_ignored(tokenizer):
-    tokenized, features = features_for(tokenizer, [SENTENCE], WindowSpec(max_seq_length=64))
+    tokenized, features = features_for(tokenizer, [SENTENCE], FeatureSpec(max_seq_length=64))
     row = features[0]
     pieces = tokenizer.convert_ids_to_tokens(row["input_ids"])
     assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]"
@@ -64,7 +64,7 @@ def test_first_subword_labelled_rest_ignored(tokenizer):
 
 
 def test_label_all_tokens_turns_b_into_i(tokenizer):
-    _, features = features_for(tokenizer, [SENTENCE], WindowSpec(max_seq_length=64, label_all_tokens=True))
+    _, features = features_for(tokenizer, [SENTENCE], FeatureSpec(max_seq_length=64, label_all_tokens=True))
     row = features[0]
     pieces = tokenizer.convert_ids_to_tokens(row["input_ids"])
     zanzibar = pieces.index("z")
@@ -76,7 +76,7 @@ def test_label_all_tokens_turns_b_into_i(tokenizer):
 
 def test_word_with_no_subwords_still_gets_a_position(tokenizer):
     # A zero-width space alone is normalised away by BERT tokenizers; the word must not vanish.
-    _, features = features_for(tokenizer, [(["Ada", "\u200b", "visited"], ["B-PER", "O", "O"])], WindowSpec(max_seq_length=32))
+    _, features = features_for(tokenizer, [(["Ada", "\u200b", "visited"], ["B-PER", "O", "O"])], FeatureSpec(max_seq_length=32))
     assert [w for w in features[0]["word_index"] if w >= 0] == [0, 1, 2]
 
 
@@ -93,7 +93,7 @@ def test_window_starts_cover_everything_with_overlap():
 def test_long_sentence_is_windowed_and_every_word_scored_once(tokenizer):
     words = ["Ada", "visited", "London", "in", "June", "."] * 20
     tags = ["B-PER", "O", "B-LOC", "O", "O", "O"] * 20
-    spec = WindowSpec(max_seq_length=16, stride=4)
+    spec = FeatureSpec(max_seq_length=16, stride=4)
     tokenized, features = features_for(tokenizer, [(words, tags)], spec)
     assert len(features) > 1 and count_windowed_sentences(features) == 1
     assert all(len(ids) <= 16 for ids in features["input_ids"])
@@ -105,7 +105,7 @@ def test_long_sentence_is_windowed_and_every_word_scored_once(tokenizer):
 def test_merge_takes_the_window_with_most_context(tokenizer):
     words = ["the", "city", "was", "cold", "."] * 4  # one sub-word each
     tags = ["O"] * len(words)
-    _, features = features_for(tokenizer, [(words, tags)], WindowSpec(max_seq_length=10, stride=4))
+    _, features = features_for(tokenizer, [(words, tags)], FeatureSpec(max_seq_length=10, stride=4))
     # windows of 8 words, step 4: word 6 sits at position 7 (of 0..9) in window 0 and at 3 in window 1.
     positions = {}
     for row, word_index in enumerate(features["word_index"]):
@@ -129,7 +129,7 @@ def test_document_context_added_with_ignored_labels(tokenizer):
         (["the", "city"], ["O", "O"]),  # another document: never context for the sentences above
     ]
     documents = ["d1", "d1", "d1", "d2"]
-    _, features = features_for(tokenizer, sentences, WindowSpec(max_seq_length=32, context_size=2), documents)
+    _, features = features_for(tokenizer, sentences, FeatureSpec(max_seq_length=32, context_size=2), documents)
     middle = features[1]
     pieces = tokenizer.convert_ids_to_tokens(middle["input_ids"])
     assert pieces == ["[CLS]", "was", "cold", "ada", "visited", "london", "in", "june", "[SEP]"]
@@ -144,13 +144,13 @@ def test_document_context_added_with_ignored_labels(tokenizer):
 
 def test_context_off_without_documents(tokenizer):
     sentences = [(["the", "city"], ["O", "O"]), (["Ada"], ["B-PER"])]
-    _, features = features_for(tokenizer, sentences, WindowSpec(max_seq_length=32, context_size=4))
+    _, features = features_for(tokenizer, sentences, FeatureSpec(max_seq_length=32, context_size=4))
     assert tokenizer.convert_ids_to_tokens(features[1]["input_ids"]) == ["[CLS]", "ada", "[SEP]"]
 
 
 def test_window_spec_errors(tokenizer):
     with pytest.raises(NerDataError, match="--stride 14 must be smaller"):
-        check_window_spec(WindowSpec(max_seq_length=16, stride=14), tokenizer)
+        check_window_spec(FeatureSpec(max_seq_length=16, stride=14), tokenizer)
     with pytest.raises(NerDataError, match="larger than the model's limit of 128"):
         resolve_max_seq_length(1000, tokenizer)
     assert resolve_max_seq_length(None, tokenizer) == 128
@@ -181,7 +181,7 @@ def assert_one_prediction_per_word(features, lengths, max_seq_length, rng):
 def test_any_window_setting_gives_every_word_one_prediction(tokenizer, lengths, max_seq_length, stride, context_size, seed):
     rng = np.random.default_rng(seed)
     sentences = random_sentences(rng, lengths)
-    spec = WindowSpec(max_seq_length=max_seq_length, stride=stride, context_size=context_size)
+    spec = FeatureSpec(max_seq_length=max_seq_length, stride=stride, context_size=context_size)
     if stride is not None and stride >= max_seq_length - 2:
         with pytest.raises(NerDataError):
             check_window_spec(spec, tokenizer)
@@ -197,7 +197,7 @@ def test_packed_documents_share_inputs_and_every_word_keeps_its_label(tokenizer)
     other = (["June", "."], ["O", "O"])
     sentences = [first, second, third, other]
     documents = ["d1", "d1", "d1", "d2"]
-    spec = WindowSpec(max_seq_length=64, pack_length=64)
+    spec = FeatureSpec(max_seq_length=64, pack_length=64)
     _, features = features_for(tokenizer, sentences, spec, documents=documents)
     # d1's three sentences fit in one input; d2 is never mixed into it.
     assert len(features) == 2
@@ -218,10 +218,10 @@ def test_packed_documents_share_inputs_and_every_word_keeps_its_label(tokenizer)
 
 def test_packing_respects_the_length_and_leaves_sentences_without_documents_alone(tokenizer):
     sentences = [(["ada", "visited", "london"], ["B-PER", "O", "B-LOC"])] * 6
-    _, packed = features_for(tokenizer, sentences, WindowSpec(max_seq_length=64, pack_length=8), documents=["d"] * 6)
+    _, packed = features_for(tokenizer, sentences, FeatureSpec(max_seq_length=64, pack_length=8), documents=["d"] * 6)
     assert all(len(ids) <= 8 for ids in packed["input_ids"])
     assert len(packed) == 3  # two 3-word sentences + [CLS] [SEP] per input
-    _, alone = features_for(tokenizer, sentences, WindowSpec(max_seq_length=64, pack_length=64))
+    _, alone = features_for(tokenizer, sentences, FeatureSpec(max_seq_length=64, pack_length=64))
     assert len(alone) == 6
 
 
@@ -236,6 +236,6 @@ def test_packing_respects_the_length_and_leaves_sentences_without_documents_alon
 def test_any_packing_gives_every_word_one_prediction(tokenizer, lengths, documents, max_seq_length, pack_length, seed):
     rng = np.random.default_rng(seed)
     sentences = random_sentences(rng, lengths)
-    spec = WindowSpec(max_seq_length=max_seq_length, pack_length=pack_length)
+    spec = FeatureSpec(max_seq_length=max_seq_length, pack_length=pack_length)
     _, features = features_for(tokenizer, sentences, spec, documents=sorted(documents[: len(lengths)]))
     assert_one_prediction_per_word(features, lengths, max_seq_length, rng)

@@ -11,9 +11,9 @@ import predict_ner
 import run_ner
 from conftest import SAMPLE
 from nerkit.errors import NerDataError
-from nerkit.features import DEFAULT_PACK_LENGTH
 from nerkit.inference import NerTagger
-from nerkit.modeling import resolve_input_layout
+from nerkit.layout import DEFAULT_PACK_LENGTH, InputLayout, LayoutRequest
+from nerkit.modeling import arrange_sentences, record_input_layout
 from script_runner import call
 
 
@@ -25,15 +25,24 @@ def model_keeps_packed_sentences_apart(monkeypatch):
 
 def layout(asked, recorded, do_train, pack_attention=None):
     """``(pack_length, context_size)`` chosen, and what the config holds afterwards."""
-    data_args = SimpleNamespace(pack_length=asked[0], context_size=asked[1], pack_attention=pack_attention)
     config = SimpleNamespace()
     if recorded is not None:
         config.pack_length, config.context_size = recorded
-    resolve_input_layout(data_args, SimpleNamespace(config=config), None, "model", do_train)
-    chosen = (data_args.pack_length, data_args.context_size)
+    request = LayoutRequest(pack_length=asked[0], context_size=asked[1], pack_attention=pack_attention)
+    decided = decide_and_record(request, SimpleNamespace(config=config), "model", do_train)
+    chosen = (decided.pack_length, decided.context_size)
     assert (config.pack_length, config.context_size) == chosen
-    assert config.pack_attention == data_args.pack_attention
+    assert config.pack_attention == decided.pack_attention
     return chosen
+
+
+def decide_and_record(request, model, name, do_train):
+    """The arrangement chosen for ``request``, recorded in ``model.config`` as the training scripts record it."""
+    arrangement, offset = arrange_sentences(request, model, None, name, do_train)
+    decided = InputLayout(128, 32, arrangement.pack_length, arrangement.context_size, arrangement.pack_attention,
+                          offset)
+    record_input_layout(model.config, decided)
+    return decided
 
 
 @pytest.mark.parametrize("asked, recorded, do_train, expected", [
@@ -62,25 +71,22 @@ def test_evaluating_with_another_layout_than_the_trained_one_warns(caplog):
 
 def test_a_model_from_an_earlier_version_without_the_record_gets_a_warning(caplog):
     # Earlier versions recorded the case feature but not the layout, and packed by default.
-    data_args = SimpleNamespace(pack_length=None, context_size=None)
     with caplog.at_level(logging.WARNING, logger="nerkit.modeling"):
-        resolve_input_layout(data_args, SimpleNamespace(config=SimpleNamespace(case_feature=True)), None, "old-model",
-                             do_train=False)
-    assert (data_args.pack_length, data_args.context_size) == (DEFAULT_PACK_LENGTH, 0)
+        decided = decide_and_record(LayoutRequest(), SimpleNamespace(config=SimpleNamespace(case_feature=True)),
+                                       "old-model", do_train=False)
+    assert (decided.pack_length, decided.context_size) == (DEFAULT_PACK_LENGTH, 0)
     assert "old-model does not record" in caplog.text and "--pack_length 128 --pack_attention input" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="nerkit.modeling"):  # a model not fine-tuned here: nothing to say
-        resolve_input_layout(SimpleNamespace(pack_length=None, context_size=None), SimpleNamespace(config=SimpleNamespace()),
-                             None, "bert", False)
+        decide_and_record(LayoutRequest(), SimpleNamespace(config=SimpleNamespace()), "bert", False)
     assert not caplog.text
 
 
 def test_packed_sentences_of_a_model_recorded_before_pack_attention_read_each_other():
     # The version before --pack_attention recorded pack_length, and its packed sentences saw each other.
-    data_args = SimpleNamespace(pack_length=None, context_size=None, pack_attention=None)
     config = SimpleNamespace(pack_length=128, context_size=0)
-    resolve_input_layout(data_args, SimpleNamespace(config=config), None, "model", do_train=False)
-    assert (data_args.pack_length, data_args.pack_attention) == (128, "input")
+    decided = decide_and_record(LayoutRequest(), SimpleNamespace(config=config), "model", do_train=False)
+    assert (decided.pack_length, decided.pack_attention) == (128, "input")
     assert config.packed_position_offset is None
 
 

@@ -10,7 +10,7 @@ import torch
 
 import run_ner
 from conftest import SAMPLE
-from nerkit.features import WindowSpec, build_features, tokenize_dataset
+from nerkit.features import FeatureSpec, build_features, tokenize_dataset
 from nerkit.formats import read_sentences
 from nerkit.inference import NerTagger
 from nerkit.packing import (PackingCollator, block_attention_mask, isolating_position_offset, plan_packs,
@@ -64,7 +64,7 @@ def sample_sentences():
 
 def packed_and_alone(sentences, tokenizer, label2id, pack_length=128, case_feature=False):
     tokens = tokenize_dataset(sentences, tokenizer, load_from_cache_file=False)
-    spec = WindowSpec(max_seq_length=128, case_feature=case_feature)
+    spec = FeatureSpec(max_seq_length=128, case_feature=case_feature)
     packed = build_features(tokens, tokenizer, label2id, replace(spec, pack_length=pack_length, packed_position_offset=0),
                             load_from_cache_file=False)
     alone = build_features(tokens, tokenizer, label2id, spec, load_from_cache_file=False)

@@ -19,7 +19,7 @@ import run_ner_no_trainer
 from nerkit import metrics
 from nerkit.decoding import decode
 from nerkit.errors import NerDataError
-from nerkit.features import WindowSpec, build_features, tokenize_dataset
+from nerkit.features import FeatureSpec, build_features, tokenize_dataset
 from nerkit.formats import FormatOptions, read_sentences, write_sentences
 from nerkit.schemes import PLAIN, convert, get_spans, scheme_of_labels
 from script_runner import call
@@ -167,7 +167,7 @@ def test_label_all_tokens_gives_every_sub_word_its_plain_label():
     raw = datasets.Dataset.from_dict({"tokens": [["the", "zanzibar"]], "ner_tags": [["NNP", "B-LOC"]],
                                       "document_id": [""]})
     tokenized = tokenize_dataset(raw, tokenizer, load_from_cache_file=False)
-    features = build_features(tokenized, tokenizer, label2id, WindowSpec(max_seq_length=32, label_all_tokens=True),
+    features = build_features(tokenized, tokenizer, label2id, FeatureSpec(max_seq_length=32, label_all_tokens=True),
                               load_from_cache_file=False)
     labels = features[0]["labels"]
     assert labels[1] == 0 and len(labels) > 5

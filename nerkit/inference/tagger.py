@@ -33,9 +33,10 @@ from tqdm.auto import tqdm
 from ..arguments import ModelArguments
 from ..decoding import decode, pad_logits, ragged_column, word_log_probs
 from ..errors import NerDataError
-from ..features import WindowSpec, build_features, check_window_spec, resolve_max_seq_length, tokenize_dataset
+from ..features import FeatureSpec, build_features, tokenize_dataset
 from ..labels import pretrained_labels
-from ..modeling import layout_for_model, load_config, load_model, load_tokenizer, missing_model_error
+from ..layout import LayoutRequest
+from ..modeling import decide_input_layout, load_config, load_model, load_tokenizer, missing_model_error
 from ..packing import add_sentence_mask
 from ..schemes import PLAIN, get_scheme, get_spans, is_plain_label, scheme_of_labels
 from ..words import Word
@@ -90,13 +91,9 @@ class NerTagger:
 
         if batch_size < 1:
             raise NerDataError(f"--batch_size must be at least 1, got {batch_size}")
-        if stride is not None and stride < 0:
-            raise NerDataError("--stride must be >= 0")
+        request = LayoutRequest(max_seq_length, stride, pack_length, context_size, pack_attention)
         self.device = device if device is not None else torch.device("cpu")
         self.model = model.to(self.device).eval()
-        # The inputs the model was trained on (recorded in its config) unless asked otherwise.
-        layout, offset = layout_for_model((pack_length, context_size, pack_attention), self.model, tokenizer, "the model",
-                                          do_train=False)
         self.tokenizer = tokenizer
         self.dtype = dtype
         self.batch_size, self.chunk_size = batch_size, max(1, chunk_size)
@@ -104,11 +101,9 @@ class NerTagger:
         self.id2label = dict(enumerate(self.labels))
         self.scheme = scheme_of_labels(self.labels)
         self.constrained = constrained
-        self.spec = WindowSpec(max_seq_length=resolve_max_seq_length(max_seq_length, tokenizer, model.config),
-                               stride=stride, context_size=layout.context_size, pack_length=layout.pack_length,
-                               packed_position_offset=offset if layout.pack_attention == "sentence" else None,
-                               case_feature=getattr(model.config, "case_feature", False) is True)
-        check_window_spec(self.spec, tokenizer)
+        # The inputs the model was trained on (recorded in its config) unless asked otherwise.
+        self.layout = decide_input_layout(request, self.model, tokenizer, "the model", do_train=False)
+        self.spec = FeatureSpec.for_layout(self.layout)
 
     @classmethod
     def load(cls, model: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False, **options):
