@@ -51,7 +51,6 @@ import dataclasses
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple

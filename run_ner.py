@@ -133,10 +133,9 @@ def main(argv=None):
 
     # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------
     if trainer.is_world_process_zero():
-        facts = RunFacts.from_arguments(script=__file__, argv=sys.argv[1:] if argv is None else argv,
-                                        model_args=model_args, data_args=layout.arguments_as_used(data_args), training_args=training_args,
-                                        raw_datasets=raw_datasets, label_list=label_list,
-                                        input_scheme=loaded.input_scheme)
+        facts = RunFacts.from_arguments(script=__file__, argv=sys.argv[1:] if argv is None else argv, model_args=model_args,
+                                        data_args=layout.arguments_as_used(data_args), training_args=training_args,
+                                        raw_datasets=raw_datasets, label_list=label_list, input_scheme=loaded.input_scheme)
         report_training_run(training_args.output_dir, trainer.state.log_history, evaluators, facts)
         performance.save(training_args.output_dir)
 

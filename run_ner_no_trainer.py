@@ -38,7 +38,6 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 from nerkit.batching import evaluation_budget, input_lengths, token_collator, training_budget
-from nerkit.data import load_data, load_requested_splits
 from nerkit.errors import NerDataError, exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
 from nerkit.features import prepare_features
@@ -49,6 +48,7 @@ from nerkit.loop_arguments import LoopArguments
 from nerkit.loop_setup import (
     TrainingSchedule,
     create_accelerator,
+    load_loop_data,
     create_optimizer,
     make_dataloaders,
     push_to_hub,
@@ -89,19 +89,7 @@ def main(argv=None):
 
     # ---- Data: any format, scheme detected, IOB2 inside ----------------------------------------------------
     with performance.timed("load_data"):
-        if args.debug:
-            for name in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
-                setattr(data_args, name, min(getattr(data_args, name) or 100, 100))
-        if args.do_train or args.do_eval or args.do_predict:
-            loaded = load_requested_splits(data_args, model_args, args.do_train, args.do_eval, args.do_predict)
-        else:  # upstream's behaviour: do whatever the given splits allow
-            loaded = load_data(data_args, model_args)
-            args.do_train, args.do_eval, args.do_predict = (split in loaded.splits
-                                                            for split in ("train", "validation", "test"))
-        if resume_from and not args.do_train:
-            raise NerDataError("--resume_from_checkpoint resumes training: it needs a train split")
-        if args.early_stopping_patience and not (args.do_train and args.do_eval):
-            raise NerDataError("--early_stopping_patience needs training and a validation split")
+        loaded = load_loop_data(args, data_args, model_args, resume_from)
         raw_datasets = loaded.to_dataset_dict()
     logger.info(f"Input tagging scheme: {loaded.input_scheme}; splits: "
                 + ", ".join(f"{name} {len(ds)} sentences" for name, ds in raw_datasets.items()))
@@ -257,10 +245,9 @@ def main(argv=None):
 
     # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------
     if accelerator.is_main_process:
-        facts = RunFacts.from_arguments(script=__file__, argv=sys.argv[1:] if argv is None else argv,
-                                        model_args=model_args, data_args=layout.arguments_as_used(data_args), training_args=args,
-                                        raw_datasets=raw_datasets, label_list=label_list,
-                                        input_scheme=loaded.input_scheme)
+        facts = RunFacts.from_arguments(script=__file__, argv=sys.argv[1:] if argv is None else argv, model_args=model_args,
+                                        data_args=layout.arguments_as_used(data_args), training_args=args,
+                                        raw_datasets=raw_datasets, label_list=label_list, input_scheme=loaded.input_scheme)
         report_training_run(args.output_dir, state.log_history, evaluators, facts)
         performance.save(args.output_dir)
 

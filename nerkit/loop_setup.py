@@ -20,6 +20,7 @@ from transformers import get_scheduler
 from transformers.trainer_pt_utils import get_parameter_names
 
 from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, model_inputs
+from .data import LoadedData, load_data, load_requested_splits
 from .errors import NerDataError
 from .runtime import runs_on_cpu, use_cpu_bf16
 
@@ -49,6 +50,27 @@ def create_accelerator(args, cpu_bf16: bool) -> Accelerator:
         )
     except ValueError as error:  # e.g. fp16 where the device has none
         raise NerDataError(str(error).splitlines()[0]) from None
+
+
+def load_loop_data(args, data_args, model_args, resume_from: Optional[str]) -> LoadedData:
+    """The splits the loop works on, with the checks that need to know them.
+
+    ``--do_train/--do_eval/--do_predict`` choose the splits; with none of them, upstream's rule: do whatever the
+    given splits allow (``args.do_*`` are then set from them). ``--debug`` caps every split at 100 sentences.
+    """
+    if args.debug:
+        for name in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
+            setattr(data_args, name, min(getattr(data_args, name) or 100, 100))
+    if args.do_train or args.do_eval or args.do_predict:
+        loaded = load_requested_splits(data_args, model_args, args.do_train, args.do_eval, args.do_predict)
+    else:
+        loaded = load_data(data_args, model_args)
+        args.do_train, args.do_eval, args.do_predict = (split in loaded.splits for split in ("train", "validation", "test"))
+    if resume_from and not args.do_train:
+        raise NerDataError("--resume_from_checkpoint resumes training: it needs a train split")
+    if args.early_stopping_patience and not (args.do_train and args.do_eval):
+        raise NerDataError("--early_stopping_patience needs training and a validation split")
+    return loaded
 
 
 def make_dataloaders(features, lengths, collator, args, train_budget: Optional[int] = None,

@@ -435,7 +435,7 @@ class Document:
 
     def roll_call(self) -> List[Word]:
         """A list of delegates, each with company and town, until the sentence passes LONG_SENTENCE_WORDS."""
-        words = self.fill(f"Delegates at the {{EVENT}} in {{TOWN}} on {{DAY}} included")
+        words = self.fill("Delegates at the {EVENT} in {TOWN} on {DAY} included")
         first = True
         while len(words) < LONG_SENTENCE_WORDS:
             if not first:

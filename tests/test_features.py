@@ -8,15 +8,8 @@ from hypothesis import strategies as st
 
 from nerkit.decoding import word_log_probs
 from nerkit.errors import NerDataError
-from nerkit.features import (
-    IGNORE_INDEX,
-    FeatureSpec,
-    build_features,
-    check_window_spec,
-    count_windowed_sentences,
-    tokenize_dataset,
-)
-from nerkit.inputs import window_starts
+from nerkit.features import FeatureSpec, build_features, check_window_spec, count_windowed_sentences, tokenize_dataset
+from nerkit.inputs import IGNORE_INDEX, window_starts
 from nerkit.layout import resolve_max_seq_length
 from tiny_models import make_tokenizer
 

@@ -184,7 +184,7 @@ def test_not_a_folder(tmp_path):
 
 def test_write_reuses_text_and_round_trips(tmp_path):
     text = "Ada Lovelace met\nCharles Babbage in London.\n"
-    lines = [f"T1\tPER 0 12\tAda Lovelace", f"T2\tPER 17 32\tCharles Babbage", f"T3\tLOC 36 42\tLondon"]
+    lines = ["T1\tPER 0 12\tAda Lovelace", "T2\tPER 17 32\tCharles Babbage", "T3\tLOC 36 42\tLondon"]
     source = make_folder(tmp_path / "in", {"doc-1.v2": (text, lines)})
     write_sentences(read(source), tmp_path / "out", "brat")
     assert (tmp_path / "out" / "doc-1.v2.txt").read_bytes() == text.encode()

@@ -40,7 +40,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
 from ..corpus import Sentence
 from ..errors import NerDataError

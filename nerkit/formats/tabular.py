@@ -35,17 +35,16 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from ..corpus import Sentence
 from ..errors import NerDataError
 from ..files import atomic_write, read_text
-from ..labels import TagChecker, bad_tag_message
-from ..schemes import is_label, is_tag
+from ..labels import bad_tag_message
+from ..schemes import is_label
+from .fields import choose_fields, tag_namer
 
 CSV_SUFFIXES = (".csv", ".tsv")
-META_FIELDS = ("document_id", "id", "sentence_index")
-SAMPLE = 20  # records looked at when guessing which fields hold words and tags
 COLUMNS = ("tokens", "ner_tags", "document_id", "sentence_index")
 _UNREADABLE_IN_CSV = re.compile("[\r\n\x00]")
 
@@ -205,8 +204,8 @@ def _short(text: str, limit: int = 60) -> str:
 def _sentences(records: List[_Record], path: Path, options, as_list: Callable) -> Iterator[Sentence]:
     if not records:
         raise NerDataError("no records (empty file)", path=str(path))
-    tokens_field, tags_field = _choose_fields(records, options, path, as_list)
-    to_tag = _tag_namer(options, path)
+    tokens_field, tags_field = choose_fields([record.fields for record in records], options, path, as_list)
+    to_tag = tag_namer(options, path)
     previous_document, index, skipped = object(), 0, 0
     for record in records:
         sentence = _sentence(record, tokens_field, tags_field, as_list, to_tag, path)
@@ -264,98 +263,6 @@ def _index(value) -> Optional[int]:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
-
-
-def _is_int_tag(value) -> bool:
-    # CSV cells and some JSON exports give integer ids as digit strings.
-    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit())
-
-
-def _tag_namer(options, path: Path) -> Callable:
-    """A function turning a tag value (name or integer id) into a validated tag name."""
-    checker = TagChecker(path, options.plain_labels)
-    label_list = list(options.label_list) if options.label_list is not None else None
-
-    def to_tag(value):
-        if _is_int_tag(value):
-            if label_list is None:
-                raise ValueError(f"integer tags need a label list (--label_list); found tag {value!r}")
-            number = int(value)
-            if not 0 <= number < len(label_list):
-                raise ValueError(f"tag id {number} is outside the label list ({len(label_list)} labels)")
-            value = label_list[number]
-        problem = checker.problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
-
-    return to_tag
-
-
-# ------------------------------------------------------------------------------------------------ field choice
-
-
-def _choose_fields(records: List[_Record], options, path: Path, as_list: Callable) -> Tuple[str, str]:
-    """The fields holding words and tags: the options, else ``tokens``/``ner_tags`` (plain labels: ``pos_tags``,
-    ``ner_tags``, ``tags`` or ``labels``, the first there), else the one clear pair."""
-    sample = [record.fields for record in records[:SAMPLE]]
-    fields = list(dict.fromkeys(name for fields in sample for name in fields))
-    for option, flag, name in (
-        ("tokens_field", "--text_column_name", options.tokens_field),
-        ("tags_field", "--label_column_name", options.tags_field),
-    ):
-        if name is not None and name not in fields:
-            raise NerDataError(f"no field {name!r} ({flag}); the records have: {', '.join(fields)}", path=str(path))
-    tokens_field = options.tokens_field or ("tokens" if "tokens" in fields else None)
-    tag_names = ("pos_tags", "ner_tags", "tags", "labels") if options.plain_labels else ("ner_tags",)
-    tags_field = options.tags_field or next((name for name in tag_names if name in fields), None)
-    if tokens_field and tags_field:
-        return tokens_field, tags_field
-
-    columns = {name: _column(sample, name, as_list) for name in fields if name not in META_FIELDS}
-    word_fields = [tokens_field] if tokens_field else [n for n, c in columns.items() if c is not None and _looks_like_words(c)]
-    tag_fields = [tags_field] if tags_field else [n for n, c in columns.items() if c is not None and _looks_like_tags(c, options.plain_labels)]
-    pairs = [
-        (w, t)
-        for w in word_fields
-        for t in tag_fields
-        if w != t and (columns.get(w) is None or columns.get(t) is None or all(len(a) == len(b) for a, b in zip(columns[w], columns[t])))
-    ]
-    if len(pairs) == 1:
-        options.report.note(f"{path.name}: words from field {pairs[0][0]!r}, tags from field {pairs[0][1]!r}", "guessed_fields")
-        return pairs[0]
-    raise NerDataError(
-        f"cannot tell which fields hold the words and the tags (fields: {', '.join(fields)}; "
-        f"word lists: {', '.join(word_fields) or 'none'}; tag lists: {', '.join(tag_fields) or 'none'}); "
-        "name them with --text_column_name and --label_column_name",
-        path=str(path),
-    )
-
-
-def _column(sample: List[dict], name: str, as_list: Callable) -> Optional[List[list]]:
-    """The field's values as lists over the sample, or None when some record lacks it or it is no list."""
-    values = []
-    for fields in sample:
-        if name not in fields:
-            return None
-        try:
-            values.append(as_list(fields[name]))
-        except ValueError:
-            return None
-    return values
-
-
-def _looks_like_words(column: List[list]) -> bool:
-    items = [item for value in column for item in value]
-    return bool(items) and all(isinstance(item, str) and item for item in items) and not _looks_like_tags(column)
-
-
-def _looks_like_tags(column: List[list], plain: bool = False) -> bool:
-    items = [item for value in column for item in value]
-    if not items:
-        return False
-    # Plain labels look like words: only integer ids tell them apart.
-    return all(_is_int_tag(item) for item in items) or (not plain and all(isinstance(item, str) and is_tag(item) for item in items))
 
 
 # ---------------------------------------------------------------------------------------------------- writing
