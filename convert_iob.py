@@ -57,8 +57,17 @@ from typing import Dict, List, Optional, Tuple
 
 from nerkit.errors import NerDataError, exit_on_user_error
 from nerkit.files import atomic_write
-from nerkit.formats import (FORMATS, FormatOptions, ReadReport, guess_format, read_sentences, suffix_format,
-                            write_sentences)
+from nerkit.formats import (
+    FORMATS,
+    FormatOptions,
+    ReadReport,
+    guess_format,
+    read_sentences,
+    suffix_format,
+    write_sentences,
+)
+from nerkit.formats.splits import find_splits
+from nerkit.formats.text_labels import write_label_ids
 from nerkit.labels import validate_tags
 from nerkit.schemes import PLAIN, convert, corpus_labels, detect_scheme, get_scheme
 from nerkit.stats import corpus_stats, format_stats
@@ -121,8 +130,6 @@ def find_input_splits(folder: Path, input_format: Optional[str]) -> Optional[Dic
     text_labels pair at its top level)."""
     if input_format in (None, "brat") and any(folder.glob("*.ann")):
         return None
-    from nerkit.formats.splits import find_splits
-
     try:
         return find_splits(folder)
     except NerDataError as split_error:
@@ -307,8 +314,6 @@ def main(argv: Optional[List[str]] = None) -> None:
             for split, sentences in corpora.items():
                 write_sentences(sentences, staging.path(targets[split]), output_formats[split], write_options)
             if needs_label_ids:
-                from nerkit.formats.text_labels import write_label_ids
-
                 write_label_ids(label_list, staging.path(side_files["label_ids"]), plain=output_scheme is PLAIN)
         except NerDataError as error:
             raise staging.unstage(error) from None

@@ -48,8 +48,8 @@ from nerkit.loop_arguments import LoopArguments
 from nerkit.loop_setup import (
     TrainingSchedule,
     create_accelerator,
-    load_loop_data,
     create_optimizer,
+    load_loop_data,
     make_dataloaders,
     push_to_hub,
     tracker_config,

@@ -56,6 +56,7 @@ def test_markdown_table_has_every_figure_with_or_without_the_upstream_run(config
 
 def test_run_args_reach_every_run_so_pos_tagging_can_be_benchmarked(tmp_path):
     from test_plain_labels import pos_sentences, write_pos_conll
+
     from tiny_models import make_model_dir
 
     data = tmp_path / "pos"

@@ -12,9 +12,9 @@ from nerkit import metrics
 from nerkit.decoding import decode, transition_masks, viterbi
 from nerkit.errors import NerDataError
 from nerkit.formats import read_sentences
+from nerkit.inference.writing import word_entities
 from nerkit.labels import labels_from_data, loss_weights_for, pretrained_labels, resolve_labels
 from nerkit.losses import token_classification_loss
-from nerkit.inference.writing import word_entities
 from nerkit.schemes import first_violation
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"

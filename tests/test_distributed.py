@@ -66,12 +66,13 @@ def free_port() -> int:
 def train_inputs(model_dir: Path, pack_length=None):
     """The training inputs both scripts build (nerkit's features), as a multiset of sub-word id tuples. The tiny
     BERT keeps packed sentences apart with position ids from 0 (tests/test_packing.py), so the default packs."""
+    from transformers import AutoTokenizer
+
     from nerkit.arguments import DataTrainingArguments
     from nerkit.data import load_data
     from nerkit.features import prepare_features
     from nerkit.labels import labels_from_data
     from nerkit.layout import DEFAULT_PACK_LENGTH, InputLayout, resolve_window
-    from transformers import AutoTokenizer
 
     data_args = DataTrainingArguments(train_file=str(SAMPLE / "train.conll"), max_train_samples=TRAIN_SENTENCES,
                                       pack_length=pack_length)

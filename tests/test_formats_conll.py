@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from nerkit.corpus import Sentence
 from nerkit.errors import NerDataError
-from nerkit.formats import FormatOptions, read_sentences, write_sentences
-from nerkit.formats import conll
+from nerkit.formats import FormatOptions, conll, read_sentences, write_sentences
 from nerkit.formats.splits import SPLIT_ALIASES, find_splits, split_of
 from nerkit.schemes import convert, get_spans
 

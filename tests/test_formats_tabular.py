@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from nerkit.corpus import Sentence
 from nerkit.errors import NerDataError
-from nerkit.formats import FormatOptions, read_sentences, write_sentences
-from nerkit.formats import conll, tabular
+from nerkit.formats import FormatOptions, conll, read_sentences, tabular, write_sentences
 
 
 def write_file(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:

@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 
 from nerkit.corpus import Sentence
 from nerkit.errors import NerDataError
-from nerkit.formats import FormatOptions, read_sentences, write_sentences
-from nerkit.formats import conll, text_labels
+from nerkit.formats import FormatOptions, conll, read_sentences, text_labels, write_sentences
 from nerkit.formats.splits import find_splits
 
 

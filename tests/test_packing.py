@@ -13,8 +13,13 @@ from conftest import SAMPLE
 from nerkit.features import FeatureSpec, build_features, tokenize_dataset
 from nerkit.formats import read_sentences
 from nerkit.inference import NerTagger
-from nerkit.packing import (PackingCollator, block_attention_mask, isolating_position_offset, plan_packs,
-                            position_offset_candidates)
+from nerkit.packing import (
+    PackingCollator,
+    block_attention_mask,
+    isolating_position_offset,
+    plan_packs,
+    position_offset_candidates,
+)
 from script_runner import call
 from tiny_models import make_tokenizer
 

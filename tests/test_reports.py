@@ -10,7 +10,13 @@ import pytest
 from nerkit import metrics
 from nerkit.formats import read_sentences
 from nerkit.reports import (
-    MISSED, SPURIOUS, RunFacts, entity_confusion, model_card, report_training_run, write_training_reports,
+    MISSED,
+    SPURIOUS,
+    RunFacts,
+    entity_confusion,
+    model_card,
+    report_training_run,
+    write_training_reports,
 )
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"

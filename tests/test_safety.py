@@ -134,7 +134,7 @@ def test_loaders_pass_trust_remote_code_false_unless_asked(monkeypatch, tmp_path
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".joblib")
 # Written by the Trainer / Accelerate themselves, inside checkpoints only, and loaded back with weights_only=True.
 LIBRARY_STATE_FILES = {"optimizer.pt", "scheduler.pt", "rng_state.pth", "scaler.pt",
-                       "optimizer.bin", "scheduler.bin", "scaler.pt", "sampler.bin"}
+                       "optimizer.bin", "scheduler.bin", "sampler.bin"}
 
 
 def check_saved_files(output_dir: Path, checkpoint_pattern: str) -> None:

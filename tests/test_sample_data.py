@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from nerkit.formats import read_sentences
-from nerkit.schemes import get_spans
 from nerkit.labels import validate_tags
+from nerkit.schemes import get_spans
 from nerkit.stats import corpus_stats
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -53,10 +53,7 @@ def choose_fields(records: List[dict], options, path: Path, as_list: Callable) -
     ``ner_tags``, ``tags`` or ``labels``, the first there), else the one clear pair."""
     sample = records[:SAMPLE]
     fields = list(dict.fromkeys(name for fields in sample for name in fields))
-    for option, flag, name in (
-        ("tokens_field", "--text_column_name", options.tokens_field),
-        ("tags_field", "--label_column_name", options.tags_field),
-    ):
+    for flag, name in (("--text_column_name", options.tokens_field), ("--label_column_name", options.tags_field)):
         if name is not None and name not in fields:
             raise NerDataError(f"no field {name!r} ({flag}); the records have: {', '.join(fields)}", path=str(path))
     tokens_field = options.tokens_field or ("tokens" if "tokens" in fields else None)
