@@ -1,26 +1,26 @@
 """nerkit: the shared data, scheme, feature, metric and decoding code behind the NER scripts.
 
-One job per module:
+One job per module (the README's "How the code fits together" shows them in the order data flows):
 
 - ``corpus``: the ``Sentence`` every module passes around;
-- ``files``: safe reading and atomic writing;
+- ``files``, ``outputs``: safe reading and atomic writing; output folders and checkpoints;
 - ``errors``: the user-fixable error type and the CLI boundary;
-- ``schemes``: IOB1 / IOB2 / BIOES detection, conversion and repair; plain labels (POS tags) without spans;
+- ``schemes``: IOB1 / IOB2 / BIOES detection, conversion and repair rules; plain labels (POS tags) without spans;
+- ``labels``: tag checks and their messages, validation and repair of a corpus, the label list, class weights;
 - ``words``: the offset-keeping word tokeniser and sentence splitter used for raw text;
 - ``formats``: readers and writers for every file format;
-- ``stats``: corpus statistics and class weights;
+- ``stats``: corpus statistics;
 - ``data``: building a ``datasets.DatasetDict`` from files, folders or the hub;
-- ``features``: sub-word tokenisation, label alignment, windows, document context and packing;
+- ``modeling``, ``layout``: loading config, tokenizer and model; the input layout decided with the model;
+- ``features``, ``inputs``, ``packing``: tokenising once; model inputs (windows, document context, packing);
 - ``batching``: batches cut by a sub-word budget (training) and length-sorted batches (evaluation);
-- ``decoding``: windows merged back into one tag per word, argmax or constrained Viterbi;
-- ``metrics``: seqeval scores and reports, offline (per word for plain labels);
-- ``arguments``: the argument dataclasses both training scripts share;
-- ``predictions``: writing word-aligned predictions;
-- ``script_setup``: what both training scripts do first (arguments, logging, launch check);
-- ``trainer``, ``loop``, ``loop_setup``, ``loop_arguments``, ``interrupts``: what the Trainer and the Accelerate
-  loop need beyond the libraries;
-- ``inference``, ``reports``: raw-text prediction; plots, confusion table and model card after training;
-- ``throughput``, ``runtime``: ``performance.json`` (tokens/s, words/s, peak memory); kernel-cache settings.
+- ``decoding``, ``evaluation``, ``metrics``: one tag per word; seqeval scores and reports, offline;
+- ``arguments``, ``script_setup``: the argument dataclasses and start-up both training scripts share;
+- ``trainer``, ``loop``, ``loop_setup``, ``loop_arguments``, ``losses``, ``interrupts``: what the Trainer and the
+  Accelerate loop need beyond the libraries;
+- ``inference``: raw text or word files in, predictions out (documents, reading, tagger, devices, writing);
+- ``reports``: confusion table, plots and model card after training;
+- ``throughput``, ``runtime``: ``performance.json`` (tokens/s, words/s, peak memory); process settings.
 """
 
 __version__ = "0.1.0"
