@@ -55,7 +55,7 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from nerkit.errors import NerDataError, exit_on_user_error
+from nerkit.errors import NerDataError, SetupError, exit_on_user_error
 from nerkit.files import atomic_write
 from nerkit.formats import (
     FORMATS,
@@ -190,13 +190,13 @@ def refuse_existing(targets: List[Tuple[Path, bool]], force: bool) -> None:
     empty), unless ``force``; a file that would have to replace a folder is refused even with ``force``."""
     for target, is_folder in targets:
         if target.is_dir() and not is_folder:
-            raise NerDataError("exists and is a folder, but a file is to be written here", path=str(target))
+            raise SetupError("exists and is a folder, but a file is to be written here", path=str(target))
         if target.exists() and is_folder and not target.is_dir():
-            raise NerDataError("exists and is a file, but a folder is to be written here", path=str(target))
+            raise SetupError("exists and is a file, but a folder is to be written here", path=str(target))
         exists = any(target.iterdir()) if target.is_dir() else target.exists()
         if exists and not force:
             kind = "folder is not empty" if target.is_dir() else "file exists"
-            raise NerDataError(f"output {kind}; use --force to overwrite", path=str(target))
+            raise SetupError(f"output {kind}; use --force to overwrite", path=str(target))
 
 
 def read_split(path: Path, args: argparse.Namespace, report: ReadReport) -> Tuple[str, list]:
@@ -235,7 +235,7 @@ def load_tokenizer(name: str):
         message = " ".join(str(error).split()) or type(error).__name__
         if len(message) > 300:
             message = message[:297] + "..."
-        raise NerDataError(f"cannot load tokenizer: {message}", path=name) from None
+        raise SetupError(f"cannot load tokenizer: {message}", path=name) from None
 
 
 @exit_on_user_error

@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 from nerkit.arguments import ModelArguments
-from nerkit.errors import NerDataError, exit_on_user_error
+from nerkit.errors import SetupError, exit_on_user_error
 from nerkit.files import atomic_write
 from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
 from nerkit.modeling import has_plain_labels
@@ -109,9 +109,9 @@ def check_output(output: str, overwrite: bool) -> None:
         return
     path = Path(output)
     if path.is_dir():
-        raise NerDataError("--output is a folder; give a file name", path=output)
+        raise SetupError("--output is a folder; give a file name", path=output)
     if path.exists() and not overwrite:
-        raise NerDataError("--output exists; pass --overwrite to replace it", path=output)
+        raise SetupError("--output exists; pass --overwrite to replace it", path=output)
 
 
 @contextlib.contextmanager
@@ -161,7 +161,7 @@ def main(argv=None) -> int:
     logging.basicConfig(format="%(levelname)s - %(name)s - %(message)s", stream=sys.stderr,
                         level=logging.WARNING if args.quiet else logging.INFO)
     if args.print_entities and args.output == "-":
-        raise NerDataError("--print_entities prints to stdout; give --output a file name")
+        raise SetupError("--print_entities prints to stdout; give --output a file name")
     check_output(args.output, args.overwrite)
 
     started = time.perf_counter()

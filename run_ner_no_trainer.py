@@ -38,7 +38,7 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 from nerkit.batching import evaluation_budget, input_lengths, token_collator, training_budget
-from nerkit.errors import NerDataError, exit_on_user_error
+from nerkit.errors import SetupError, exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
 from nerkit.features import prepare_features
 from nerkit.interrupts import SaveOnInterruptContext, stopped_after_interrupt
@@ -69,7 +69,7 @@ def main(argv=None):
     # ---- Arguments -----------------------------------------------------------------------------------------
     model_args, data_args, args = parse_script_arguments(LoopArguments, argv)
     if not args.output_dir:
-        raise NerDataError("--output_dir is required")
+        raise SetupError("--output_dir is required")
 
     # ---- Accelerator: processes, devices, mixed precision, gradient accumulation, trackers -----------------
     accelerator = create_accelerator(args, model_args.cpu_bf16)

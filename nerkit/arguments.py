@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-from .errors import NerDataError
+from .errors import SetupError, UserError
 from .layout import LayoutRequest
 from .schemes import PLAIN, get_scheme
 
@@ -186,7 +186,7 @@ class DataTrainingArguments:
 
     def __post_init__(self):
         if self.dataset_name is None and not (self.train_file or self.validation_file or self.test_file):
-            raise NerDataError("need --dataset_name or at least one of --train_file/--validation_file/--test_file")
+            raise SetupError("need --dataset_name or at least one of --train_file/--validation_file/--test_file")
         if self.task_name:
             self.task_name = self.task_name.lower()
         self.tagging_scheme = self.tagging_scheme.lower()
@@ -196,10 +196,10 @@ class DataTrainingArguments:
             try:
                 self.tagging_scheme = "none" if get_scheme(self.tagging_scheme) is PLAIN else self.tagging_scheme
             except ValueError as error:
-                raise NerDataError(f"--tagging_scheme: {error}") from None
+                raise SetupError(f"--tagging_scheme: {error}") from None
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
-                raise NerDataError(f"--{name} must be >= 0, got {getattr(self, name)}")
+                raise SetupError(f"--{name} must be >= 0, got {getattr(self, name)}")
         # Errors now; the layout itself is decided with the model (nerkit.modeling.decide_input_layout).
         LayoutRequest(self.max_seq_length, self.stride, self.pack_length, self.context_size, self.pack_attention)
 
@@ -213,7 +213,7 @@ def parse_arguments(parser, argv=None) -> Tuple:
         if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
             return parser.parse_yaml_file(yaml_file=os.path.abspath(argv[0]))
         return parser.parse_args_into_dataclasses(args=argv)
-    except NerDataError:
+    except UserError:  # already one line
         raise
     except (ValueError, TypeError, FileNotFoundError) as error:  # bad values in a file of arguments
-        raise NerDataError(str(error).splitlines()[0], path=argv[0] if len(argv) == 1 else None) from None
+        raise SetupError(str(error).splitlines()[0], path=argv[0] if len(argv) == 1 else None) from None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .corpus import Sentence, number_sentences
-from .errors import NerDataError
+from .errors import NerDataError, SetupError
 from .files import read_text, safe_join
 from .formats import FormatOptions, ReadReport, read_sentences
 from .formats.splits import find_splits
@@ -139,7 +139,7 @@ def _input_scheme(name: str, raw: Dict[str, List[Sentence]]) -> TaggingScheme:
     # convert_iob.py does: one split alone may hold too little evidence.
     order = [raw[s] for s in ("train", "validation", "test") if s in raw]
     if not order:
-        raise NerDataError("no data: give --train_file, --validation_file, --test_file or --dataset_name")
+        raise SetupError("no data: give --train_file, --validation_file, --test_file or --dataset_name")
     return detect_scheme(sentence.ner_tags for sentences in order for sentence in sentences)
 
 
@@ -178,7 +178,7 @@ def _load_hf_dataset(data_args, model_args) -> Tuple[Dict[str, List[Sentence]], 
                 token=getattr(model_args, "token", None),
             )
         except (FileNotFoundError, ConnectionError, ValueError) as error:
-            raise NerDataError(f"cannot load dataset {name!r}: {str(error).splitlines()[0]}") from None
+            raise SetupError(f"cannot load dataset {name!r}: {str(error).splitlines()[0]}") from None
     if not isinstance(dataset_dict, datasets.DatasetDict):
         dataset_dict = datasets.DatasetDict({"train": dataset_dict})
     split_names = {"train": "train", "validation": "validation", "valid": "validation", "dev": "validation", "test": "test"}
@@ -287,7 +287,7 @@ def load_requested_splits(data_args, model_args, do_train: bool, do_eval: bool, 
     wanted = {"train": ("train", do_train), "validation": ("eval", do_eval), "test": ("predict", do_predict)}
     splits = [split for split, (_, on) in wanted.items() if on]
     if not splits:
-        raise NerDataError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
+        raise SetupError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
     if data_args.tagging_scheme == "auto" and model_args is not None:
         if has_plain_labels(model_args):
             logger.info(f"{model_args.model_name_or_path} has plain labels: reading the data's tags as plain labels")
@@ -295,6 +295,6 @@ def load_requested_splits(data_args, model_args, do_train: bool, do_eval: bool, 
     loaded = load_data(data_args, model_args, splits=splits)
     for split in splits:
         if split not in loaded.splits:
-            raise NerDataError(f"--do_{wanted[split][0]} needs a {split} split: give --{SPLIT_ARGUMENTS[split]} "
+            raise SetupError(f"--do_{wanted[split][0]} needs a {split} split: give --{SPLIT_ARGUMENTS[split]} "
                                "or a --dataset_name that has one")
     return loaded

@@ -1,7 +1,8 @@
 """Errors the user can fix, and the one place where they become a CLI exit.
 
-Every reader raises :class:`NerDataError` with the file, the line (or document and character offset) and the
-problem. Scripts wrap ``main()`` in :func:`exit_on_user_error`, which prints that one line on stderr and
+Two kinds, one base (:class:`UserError`): :class:`NerDataError`, a problem in the data, raised by every reader
+with the file, the line (or document and character offset) and the problem; :class:`SetupError`, a problem in
+how the run is set up (an option, the model, the device, the output folder, the hub). Scripts wrap ``main()`` in :func:`exit_on_user_error`, which prints that one line on stderr and
 exits with status 2, without a traceback; a closed stdout (``| head``) ends the script quietly with 141, as
 for ``cat``. Anything else is a bug and keeps its traceback.
 """
@@ -19,8 +20,8 @@ EXIT_BROKEN_PIPE = 141
 F = TypeVar("F", bound=Callable)
 
 
-class NerDataError(Exception):
-    """A problem in the user's data or arguments: ``path:line: message``.
+class UserError(Exception):
+    """A problem the user can fix: ``path:line: message``.
 
     >>> str(NerDataError("tag 'B_PER' is not a tag", path="train.txt", line=12))
     "train.txt:12: tag 'B_PER' is not a tag"
@@ -47,6 +48,14 @@ class NerDataError(Exception):
         return location + self.message
 
 
+class NerDataError(UserError):
+    """A problem in the user's data: a file, a line, a document, a column."""
+
+
+class SetupError(UserError):
+    """A problem in how the run is set up: an option, the model, the device, the output folder, the hub."""
+
+
 def exit_on_user_error(main: F) -> F:
     """Decorate a script's ``main`` so user errors print one line and exit 2 instead of a traceback."""
 
@@ -54,7 +63,7 @@ def exit_on_user_error(main: F) -> F:
     def wrapper(*args, **kwargs):
         try:
             return main(*args, **kwargs)
-        except NerDataError as error:
+        except UserError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(EXIT_USAGE)
         except BrokenPipeError:

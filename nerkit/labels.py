@@ -23,7 +23,7 @@ from collections import Counter
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .corpus import Sentence
-from .errors import NerDataError
+from .errors import NerDataError, SetupError
 from .files import read_text
 from .schemes import (
     IOB2,
@@ -280,14 +280,14 @@ def resolve_labels(data_labels: Optional[List[str]], config, ignore_mismatched_s
     head = pretrained_labels(config)
     if head is None:
         if data_labels is None:
-            raise NerDataError(f"{model_name} has no trained labels and no training data was given to learn them from")
+            raise SetupError(f"{model_name} has no trained labels and no training data was given to learn them from")
         return data_labels
     if data_labels is None or set(data_labels) <= set(head):
         return head  # predicting or evaluating with a trained model: its labels, its order
     if ignore_mismatched_sizes:
         return data_labels
     missing = sorted(set(data_labels) - set(head))
-    raise NerDataError(
+    raise SetupError(
         f"the labels of {model_name} ({len(head)}) differ from the data's: the data has {', '.join(missing[:5])}"
         f"{' ...' if len(missing) > 5 else ''} which the model lacks; pass --ignore_mismatched_sizes for a new head"
     )
@@ -332,7 +332,7 @@ def loss_weights_for(setting: str, label_list: List[str],
         return None
     if setting == "auto":
         if train_tags is None:
-            raise NerDataError("--class_weights auto needs training data")
+            raise SetupError("--class_weights auto needs training data")
         counts = Counter(tag for tags in train_tags for tag in tags)
         weights = inverse_frequency_weights(counts, label_list)
         return [weights[label] for label in label_list]

@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from .errors import NerDataError
+from .errors import SetupError
 
 # Sentences packed into inputs of 128 sub-words, each kept apart by the attention mask (nerkit.packing), where
 # the model allows it (benchmarks/README.md compares the layouts).
@@ -66,15 +66,15 @@ class LayoutRequest:
 
     def __post_init__(self):
         if self.stride is not None and self.stride < 0:
-            raise NerDataError(f"--stride must be >= 0, got {self.stride}")
+            raise SetupError(f"--stride must be >= 0, got {self.stride}")
         for name, value in (("context_size", self.context_size or 0), ("pack_length", self.pack_length or 0)):
             if value < 0:
-                raise NerDataError(f"--{name} must be >= 0, got {value}")
+                raise SetupError(f"--{name} must be >= 0, got {value}")
         if self.pack_attention is not None and self.pack_attention not in PACK_ATTENTION:
-            raise NerDataError(f"--pack_attention must be one of {', '.join(PACK_ATTENTION)}, "
+            raise SetupError(f"--pack_attention must be one of {', '.join(PACK_ATTENTION)}, "
                                f"got {self.pack_attention!r}")
         if self.pack_length and self.context_size:
-            raise NerDataError("--pack_length and --context_size cannot be used together: FLERT context is for "
+            raise SetupError("--pack_length and --context_size cannot be used together: FLERT context is for "
                                "one sentence per input")
 
     @classmethod
@@ -159,7 +159,7 @@ def resolve_max_seq_length(requested: Optional[int], tokenizer, config=None) -> 
     if requested is None:
         return limit
     if requested > limit:
-        raise NerDataError(f"--max_seq_length {requested} is larger than the model's limit of {limit} positions")
+        raise SetupError(f"--max_seq_length {requested} is larger than the model's limit of {limit} positions")
     return requested
 
 
@@ -168,9 +168,9 @@ def window_budget(max_seq_length: int, stride: Optional[int], tokenizer) -> int:
     prefix, suffix = special_tokens(tokenizer)
     budget = max_seq_length - len(prefix) - len(suffix)
     if budget < 1:
-        raise NerDataError(f"--max_seq_length {max_seq_length} leaves no room besides the special tokens")
+        raise SetupError(f"--max_seq_length {max_seq_length} leaves no room besides the special tokens")
     if stride is not None and stride >= budget:
-        raise NerDataError(
+        raise SetupError(
             f"--stride {stride} must be smaller than the {budget} sub-words a window holds "
             f"(--max_seq_length {max_seq_length} minus {len(prefix) + len(suffix)} special tokens)"
         )

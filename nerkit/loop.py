@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from .batching import evaluation_order, restore_order
-from .errors import NerDataError
+from .errors import SetupError
 from .losses import per_input_loss
 
 logger = logging.getLogger(__name__)
@@ -61,10 +61,10 @@ class LoopState:
             with open(path, encoding="utf-8") as stream:
                 values = json.load(stream)
         except FileNotFoundError:
-            raise NerDataError(f"not a checkpoint of run_ner_no_trainer.py (no {LOOP_STATE_NAME})",
+            raise SetupError(f"not a checkpoint of run_ner_no_trainer.py (no {LOOP_STATE_NAME})",
                                path=folder) from None
         except json.JSONDecodeError as error:
-            raise NerDataError(f"unreadable loop state: {error.msg}", path=path) from None
+            raise SetupError(f"unreadable loop state: {error.msg}", path=path) from None
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in known})
 
@@ -100,10 +100,10 @@ def resolve_checkpoint(resume_from_checkpoint: Optional[str], output_dir: Option
     if resume_from_checkpoint in ("latest", "last", "True", "true"):
         found = find_checkpoints(output_dir) if output_dir else []
         if not found:
-            raise NerDataError("--resume_from_checkpoint: no step_N or epoch_N checkpoint here", path=output_dir)
+            raise SetupError("--resume_from_checkpoint: no step_N or epoch_N checkpoint here", path=output_dir)
         return found[-1][1]
     if not os.path.isdir(resume_from_checkpoint):
-        raise NerDataError("checkpoint folder not found", path=resume_from_checkpoint)
+        raise SetupError("checkpoint folder not found", path=resume_from_checkpoint)
     LoopState.load(resume_from_checkpoint)  # a clear error now rather than after loading the data
     return resume_from_checkpoint
 

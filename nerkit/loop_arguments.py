@@ -8,7 +8,7 @@ from typing import Optional
 
 from transformers import SchedulerType
 
-from .errors import NerDataError
+from .errors import SetupError
 
 
 @dataclass
@@ -86,15 +86,15 @@ class LoopArguments:
             elif value.isdigit() and int(value) > 0:
                 self.checkpointing_steps = int(value)
             else:
-                raise NerDataError("--checkpointing_steps must be a positive number or 'epoch', "
+                raise SetupError("--checkpointing_steps must be a positive number or 'epoch', "
                                    f"got {self.checkpointing_steps!r}")
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
                      "logging_steps"):
             if getattr(self, name) < 1:
-                raise NerDataError(f"--{name} must be >= 1, got {getattr(self, name)}")
+                raise SetupError(f"--{name} must be >= 1, got {getattr(self, name)}")
         if self.max_train_steps is not None and self.max_train_steps < 1:
-            raise NerDataError(f"--max_train_steps must be >= 1, got {self.max_train_steps}")
+            raise SetupError(f"--max_train_steps must be >= 1, got {self.max_train_steps}")
         if self.num_train_epochs < 1 and self.max_train_steps is None:
-            raise NerDataError(f"--num_train_epochs must be >= 1, got {self.num_train_epochs}")
+            raise SetupError(f"--num_train_epochs must be >= 1, got {self.num_train_epochs}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
-            raise NerDataError(f"--early_stopping_patience must be >= 1, got {self.early_stopping_patience}")
+            raise SetupError(f"--early_stopping_patience must be >= 1, got {self.early_stopping_patience}")

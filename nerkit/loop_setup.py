@@ -21,7 +21,7 @@ from transformers.trainer_pt_utils import get_parameter_names
 
 from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, model_inputs
 from .data import LoadedData, load_data, load_requested_splits
-from .errors import NerDataError
+from .errors import SetupError
 from .runtime import runs_on_cpu, use_cpu_bf16
 
 # Parameters without weight decay, as the Trainer's: biases and the weights of every kind of norm.
@@ -49,7 +49,7 @@ def create_accelerator(args, cpu_bf16: bool) -> Accelerator:
             dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=args.seed),
         )
     except ValueError as error:  # e.g. fp16 where the device has none
-        raise NerDataError(str(error).splitlines()[0]) from None
+        raise SetupError(str(error).splitlines()[0]) from None
 
 
 def load_loop_data(args, data_args, model_args, resume_from: Optional[str]) -> LoadedData:
@@ -67,9 +67,9 @@ def load_loop_data(args, data_args, model_args, resume_from: Optional[str]) -> L
         loaded = load_data(data_args, model_args)
         args.do_train, args.do_eval, args.do_predict = (split in loaded.splits for split in ("train", "validation", "test"))
     if resume_from and not args.do_train:
-        raise NerDataError("--resume_from_checkpoint resumes training: it needs a train split")
+        raise SetupError("--resume_from_checkpoint resumes training: it needs a train split")
     if args.early_stopping_patience and not (args.do_train and args.do_eval):
-        raise NerDataError("--early_stopping_patience needs training and a validation split")
+        raise SetupError("--early_stopping_patience needs training and a validation split")
     return loaded
 
 
@@ -171,4 +171,4 @@ def push_to_hub(output_dir: str, hub_model_id: Optional[str] = None, hub_token: 
                           ignore_patterns=["step_*", "epoch_*", ".*"])
     except Exception as error:  # network, permissions, names
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise NerDataError(f"could not push to the hub: {reason}") from None
+        raise SetupError(f"could not push to the hub: {reason}") from None

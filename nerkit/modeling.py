@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import List, NamedTuple, Optional, Tuple
 
 from . import packing
-from .errors import NerDataError
+from .errors import SetupError
 from .labels import labels_from_data, pretrained_labels, resolve_labels
 from .layout import Arrangement, InputLayout, LayoutRequest, resolve_window
 from .schemes import PLAIN, scheme_of_labels
@@ -53,7 +53,7 @@ def load_config(model_args, **overrides):
     try:
         return AutoConfig.from_pretrained(name, **_hub_kwargs(model_args), **overrides)
     except (OSError, ValueError, KeyError) as error:
-        raise missing_model_error(name) or NerDataError(f"cannot load a model config from {name!r}: "
+        raise missing_model_error(name) or SetupError(f"cannot load a model config from {name!r}: "
                                                    f"{_first_line(error)}") from None
 
 
@@ -62,23 +62,23 @@ def has_plain_labels(model_args) -> bool:
     then be read as plain labels too; False when its config cannot be read (loading the model says why)."""
     try:
         labels = pretrained_labels(load_config(model_args))
-    except NerDataError:
+    except SetupError:
         return False
     return labels is not None and scheme_of_labels(labels) is PLAIN
 
 
-def missing_model_error(name: str) -> Optional[NerDataError]:
+def missing_model_error(name: str) -> Optional[SetupError]:
     """A plain error for a local model folder that is not there or holds no config.json (the hub's own message
     for these talks about repo ids), or None when ``name`` may be a hub id."""
     path = os.path.expanduser(name)
     if os.path.isdir(path):
         if not os.path.exists(os.path.join(path, "config.json")):
-            return NerDataError("no config.json in this folder: not a saved model (save_pretrained or a run's output_dir)", path=name)
+            return SetupError("no config.json in this folder: not a saved model (save_pretrained or a run's output_dir)", path=name)
         return None
     # A hub id is "name" or "owner/name"; "folder/name" with a local folder of that name means a local path.
     looks_local = os.path.isabs(path) or name.startswith((".", "~")) or "\\" in name or name.count("/") > 1 or (
         "/" in name and os.path.isdir(name.split("/")[0]))
-    return NerDataError("model folder not found", path=name) if looks_local and not os.path.exists(path) else None
+    return SetupError("model folder not found", path=name) if looks_local and not os.path.exists(path) else None
 
 
 def load_tokenizer(model_args, config):
@@ -92,9 +92,9 @@ def load_tokenizer(model_args, config):
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise NerDataError(f"cannot load a tokenizer from {name!r}: {_first_line(error)}") from None
+        raise SetupError(f"cannot load a tokenizer from {name!r}: {_first_line(error)}") from None
     if not getattr(tokenizer, "is_fast", False):
-        raise NerDataError(
+        raise SetupError(
             f"the tokenizer of {name!r} is a slow (Python) tokenizer; word alignment needs a fast one "
             "(a tokenizer.json, or a model whose tokenizer converts to the tokenizers library)"
         )
@@ -113,7 +113,7 @@ def load_model(model_args, config, label_list: List[str]):
             **_hub_kwargs(model_args),
         )
     except (OSError, ValueError) as error:
-        raise NerDataError(f"cannot load model weights from {model_args.model_name_or_path!r}: "
+        raise SetupError(f"cannot load model weights from {model_args.model_name_or_path!r}: "
                            f"{_first_line(error)}") from None
 
 
@@ -199,7 +199,7 @@ def resolve_case_feature(requested: str, tokenizer, model, name: str, do_train: 
     recorded: Optional[bool] = getattr(model.config, "case_feature", None)
     if requested == "on":
         if not takes_case_feature(model):
-            raise NerDataError(f"--case_feature on needs a model with two token types (token_type_ids, "
+            raise SetupError(f"--case_feature on needs a model with two token types (token_type_ids, "
                                f"type_vocab_size >= 2); {name!r} has none")
         if recorded is False:
             logger.warning(f"{name} was fine-tuned without the case feature; --case_feature on will lower its scores "

@@ -14,7 +14,7 @@ import transformers
 from transformers import HfArgumentParser
 
 from .arguments import DataTrainingArguments, ModelArguments, parse_arguments
-from .errors import NerDataError
+from .errors import SetupError
 from .runtime import keep_freed_memory, limit_kernel_caches
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def check_launch(num_processes: int, kind: str = "") -> None:
     """
     launched = int(os.environ.get("WORLD_SIZE", "1") or 1)
     if launched > 1 and num_processes != launched:
-        raise NerDataError(
+        raise SetupError(
             f"launched as {launched} processes, but only {num_processes} joined the run{f' ({kind})' if kind else ''}; "
             f"without a GPU for each, add --use_cpu to train as {launched} CPU processes (gloo)"
         )

@@ -9,7 +9,7 @@ import pytest
 import predict_ner
 import run_ner
 import run_ner_no_trainer
-from nerkit.errors import NerDataError
+from nerkit.errors import UserError
 from nerkit.features import FeatureSpec, build_features, tokenize_dataset
 from nerkit.inference import NerTagger
 from nerkit.inputs import case_types
@@ -123,7 +123,7 @@ def test_auto_is_off_for_a_cased_tokenizer_and_on_needs_two_token_types(uncased_
     assert resolve_case_feature("auto", cased, model, "m", do_train=True) is False
     model.config.type_vocab_size = 1
     assert resolve_case_feature("auto", tokenizer, model, "m", do_train=True) is False
-    with pytest.raises(NerDataError, match="two token types"):
+    with pytest.raises(UserError, match="two token types"):
         resolve_case_feature("on", tokenizer, model, "m", do_train=True)
 
 

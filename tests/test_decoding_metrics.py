@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from nerkit import metrics
 from nerkit.decoding import decode, transition_masks, viterbi
-from nerkit.errors import NerDataError
+from nerkit.errors import NerDataError, UserError
 from nerkit.formats import read_sentences
 from nerkit.inference.writing import word_entities
 from nerkit.labels import labels_from_data, loss_weights_for, pretrained_labels, resolve_labels
@@ -116,7 +116,7 @@ def test_label_list_from_data_or_head():
     head = ["B-PER", "I-PER", "O", "B-LOC", "I-LOC"]
     assert resolve_labels(data, Config(head), False, "m") == head  # same set: the head's order is kept
     assert resolve_labels(data, Config(["LABEL_0", "LABEL_1"]), False, "m") == data
-    with pytest.raises(NerDataError, match="--ignore_mismatched_sizes"):
+    with pytest.raises(UserError, match="--ignore_mismatched_sizes"):
         resolve_labels(data, Config(["O", "B-ORG", "I-ORG"]), False, "m")
     assert resolve_labels(data, Config(["O", "B-ORG", "I-ORG"]), True, "m") == data
 

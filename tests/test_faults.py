@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from nerkit.errors import NerDataError, exit_on_user_error
+from nerkit.errors import NerDataError, UserError, exit_on_user_error
 from nerkit.files import atomic_write
 from nerkit.outputs import last_checkpoint, prepare_output_dir
 
@@ -222,7 +222,7 @@ def test_disk_full_is_an_error_at_the_start(tmp_path, monkeypatch):
 
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr("nerkit.outputs.shutil.disk_usage", lambda _: usage._replace(free=50 * 2**20))
-    with pytest.raises(NerDataError, match=r"only 50 MiB free on the output disk"):
+    with pytest.raises(UserError, match=r"only 50 MiB free on the output disk"):
         prepare_output_dir(str(tmp_path / "out"), overwrite=False, do_train=True, resume_from_checkpoint=None)
     assert not (tmp_path / "out").exists()
 
@@ -246,7 +246,7 @@ def test_disk_full_stops_run_ner_before_it_reads_any_data(tmp_path, monkeypatch,
 
 def test_output_dir_below_a_file_is_an_error_at_the_start(tmp_path):
     (tmp_path / "notes.txt").write_text("a file, not a folder\n")
-    with pytest.raises(NerDataError, match="notes.txt is not a folder"):
+    with pytest.raises(UserError, match="notes.txt is not a folder"):
         prepare_output_dir(str(tmp_path / "notes.txt" / "run"), overwrite=False, do_train=True, resume_from_checkpoint=None)
     assert (tmp_path / "notes.txt").read_text() == "a file, not a folder\n"
 
@@ -255,7 +255,7 @@ def test_unwritable_output_place_is_an_error_at_the_start():
     """/proc is not writable, not even by root: the nearest existing folder of the output is checked."""
     if not Path("/proc/self").is_dir():
         pytest.skip("no /proc here")
-    with pytest.raises(NerDataError, match="cannot write to the output folder"):
+    with pytest.raises(UserError, match="cannot write to the output folder"):
         prepare_output_dir("/proc/nerkit-test/out", overwrite=False, do_train=True, resume_from_checkpoint=None)
 
 
@@ -270,7 +270,7 @@ def test_read_only_folder_is_an_error_at_the_start(tmp_path):
             pass
         else:
             pytest.skip("permission bits do not stop this user (root): see test_unwritable_output_place_is_an_error_at_the_start")
-        with pytest.raises(NerDataError, match="cannot write to the output folder: Permission denied"):
+        with pytest.raises(UserError, match="cannot write to the output folder: Permission denied"):
             prepare_output_dir(str(folder / "out"), overwrite=False, do_train=True, resume_from_checkpoint=None)
         with pytest.raises(NerDataError, match="cannot write: Permission denied"):
             with atomic_write(folder / "results.json") as stream:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nerkit.decoding import word_log_probs
-from nerkit.errors import NerDataError
+from nerkit.errors import UserError
 from nerkit.features import FeatureSpec, build_features, check_window_spec, count_windowed_sentences, tokenize_dataset
 from nerkit.inputs import IGNORE_INDEX, window_starts
 from nerkit.layout import resolve_max_seq_length
@@ -142,9 +142,9 @@ def test_context_off_without_documents(tokenizer):
 
 
 def test_window_spec_errors(tokenizer):
-    with pytest.raises(NerDataError, match="--stride 14 must be smaller"):
+    with pytest.raises(UserError, match="--stride 14 must be smaller"):
         check_window_spec(FeatureSpec(max_seq_length=16, stride=14), tokenizer)
-    with pytest.raises(NerDataError, match="larger than the model's limit of 128"):
+    with pytest.raises(UserError, match="larger than the model's limit of 128"):
         resolve_max_seq_length(1000, tokenizer)
     assert resolve_max_seq_length(None, tokenizer) == 128
 
@@ -176,7 +176,7 @@ def test_any_window_setting_gives_every_word_one_prediction(tokenizer, lengths, 
     sentences = random_sentences(rng, lengths)
     spec = FeatureSpec(max_seq_length=max_seq_length, stride=stride, context_size=context_size)
     if stride is not None and stride >= max_seq_length - 2:
-        with pytest.raises(NerDataError):
+        with pytest.raises(UserError):
             check_window_spec(spec, tokenizer)
         return
     _, features = features_for(tokenizer, sentences, spec, documents=["doc"] * len(sentences))

@@ -10,7 +10,7 @@ import pytest
 import predict_ner
 import run_ner
 from conftest import SAMPLE
-from nerkit.errors import NerDataError
+from nerkit.errors import UserError
 from nerkit.inference import NerTagger
 from nerkit.layout import DEFAULT_PACK_LENGTH, InputLayout, LayoutRequest
 from nerkit.modeling import arrange_sentences, record_input_layout
@@ -59,7 +59,7 @@ def test_the_layout_asked_for_else_the_recorded_one_else_the_defaults(asked, rec
 
 
 def test_packing_and_context_together_is_a_clear_error():
-    with pytest.raises(NerDataError, match="cannot be used together"):
+    with pytest.raises(UserError, match="cannot be used together"):
         layout((64, 8), None, True)
 
 

@@ -13,7 +13,7 @@ from transformers import HfArgumentParser, SchedulerType
 import run_ner
 import run_ner_no_trainer
 from nerkit.arguments import DataTrainingArguments, ModelArguments, parse_arguments
-from nerkit.errors import NerDataError
+from nerkit.errors import UserError
 from nerkit.loop_arguments import LoopArguments
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,7 +90,7 @@ def test_arguments_from_a_yaml_file(tmp_path):
 @pytest.mark.parametrize("bad", [["--checkpointing_steps", "often"], ["--checkpointing_steps", "0"],
                                  ["--gradient_accumulation_steps", "0"], ["--early_stopping_patience", "0"]])
 def test_bad_loop_arguments(bad):
-    with pytest.raises(NerDataError):
+    with pytest.raises(UserError):
         parse(["--model_name_or_path", "m", "--train_file", "t", "--output_dir", "o", *bad])
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from nerkit.errors import NerDataError
+from nerkit.errors import NerDataError, UserError
 from nerkit.files import safe_join
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ def test_loaders_pass_trust_remote_code_false_unless_asked(monkeypatch, tmp_path
         model_args = ModelArguments(model_name_or_path="some-org/model", trust_remote_code=asked)
         for load in (lambda: modeling.load_config(model_args), lambda: modeling.load_tokenizer(model_args, None),
                      lambda: modeling.load_model(model_args, None, ["O"])):
-            with pytest.raises(NerDataError):
+            with pytest.raises(UserError):
                 load()
     assert seen == [False] * 3 + [True] * 3
 

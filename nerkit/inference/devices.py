@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import NerDataError
+from ..errors import SetupError
 from ..runtime import cpu_has_bf16
 
 # torch is imported inside the functions that use it: it takes seconds to import, and predict_ner.py's --help
@@ -26,11 +26,11 @@ def resolve_device(name: str = "auto"):
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise NerDataError(f"unknown --device {name!r} (auto, cpu, cuda, cuda:N or mps)") from None
+        raise SetupError(f"unknown --device {name!r} (auto, cpu, cuda, cuda:N or mps)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise NerDataError(f"--device {name}: no CUDA device is available (use --device cpu or auto)")
+        raise SetupError(f"--device {name}: no CUDA device is available (use --device cpu or auto)")
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise NerDataError(f"--device {name}: MPS is not available (use --device cpu or auto)")
+        raise SetupError(f"--device {name}: MPS is not available (use --device cpu or auto)")
     return device
 
 
@@ -42,7 +42,7 @@ def resolve_dtype(name: str, device):
 
     name = (name or "auto").lower()
     if name not in DTYPES:
-        raise NerDataError(f"unknown --dtype {name!r} (choose from {', '.join(DTYPES)})")
+        raise SetupError(f"unknown --dtype {name!r} (choose from {', '.join(DTYPES)})")
     if name == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -51,8 +51,8 @@ def resolve_dtype(name: str, device):
         return None
     if name == "bfloat16":
         if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise NerDataError("--dtype bfloat16: this GPU does not support bfloat16 (use float16)")
+            raise SetupError("--dtype bfloat16: this GPU does not support bfloat16 (use float16)")
         return torch.bfloat16
     if device.type == "cpu":
-        raise NerDataError("--dtype float16 needs a GPU; on a CPU use bfloat16 or float32")
+        raise SetupError("--dtype float16 needs a GPU; on a CPU use bfloat16 or float32")
     return torch.float16

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from ..arguments import ModelArguments
 from ..decoding import decode, pad_logits, ragged_column, word_log_probs
-from ..errors import NerDataError
+from ..errors import SetupError
 from ..features import FeatureSpec, build_features, tokenize_dataset
 from ..labels import pretrained_labels
 from ..layout import LayoutRequest
@@ -54,7 +54,7 @@ def _model_location(name: str) -> str:
     """A trained model folder (``~`` expanded) or a hub id; a clear error for a local path that is no model folder."""
     path = Path(name).expanduser()
     if path.is_file():
-        raise NerDataError("is a file: --model needs a model folder", path=name)
+        raise SetupError("is a file: --model needs a model folder", path=name)
     error = missing_model_error(name)
     if error is not None:
         raise error
@@ -68,7 +68,7 @@ def model_labels(config) -> List[str]:
     bad = [label for label in labels if not is_plain_label(label)]
     if pretrained_labels(config) is None or bad:
         shown = bad or labels
-        raise NerDataError(
+        raise SetupError(
             f"the model's labels are not NER tags or other trained labels ({', '.join(map(repr, shown[:3]))}): --model "
             "needs a token classifier trained for NER (or another tagging task), whose config.json maps ids to O, "
             "B-TYPE, I-TYPE ... (or NN, VB ...)"
@@ -90,7 +90,7 @@ class NerTagger:
         import torch
 
         if batch_size < 1:
-            raise NerDataError(f"--batch_size must be at least 1, got {batch_size}")
+            raise SetupError(f"--batch_size must be at least 1, got {batch_size}")
         request = LayoutRequest(max_seq_length, stride, pack_length, context_size, pack_attention)
         self.device = device if device is not None else torch.device("cpu")
         self.model = model.to(self.device).eval()
@@ -124,7 +124,7 @@ class NerTagger:
         """Predictions for ``documents``, in order; tags in ``output_scheme`` (default: the model's)."""
         target = get_scheme(output_scheme) if output_scheme is not None else self.scheme
         if PLAIN in (target, self.scheme) and target is not self.scheme:
-            raise NerDataError(f"the model's labels are {self.scheme} and cannot be written as {target} tags")
+            raise SetupError(f"the model's labels are {self.scheme} and cannot be written as {target} tags")
         total = sum(len(document.sentences) for document in documents)
         with tqdm(total=total, unit="sentence", desc="Predicting", disable=not progress or not total,
                   dynamic_ncols=True) as bar:
