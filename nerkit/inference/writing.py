@@ -24,7 +24,11 @@ OUTPUT_FORMATS = ("jsonl", "conll", "inline")
 
 class ConllWriter:
     """``word [gold] predicted`` per line, a blank line after each sentence, and ``-DOCSTART- O`` (``-DOCSTART-
-    -X- O`` with gold tags) before each document that has an id, once per run of sentences of that document.
+    O O`` with gold tags) before each document that has an id, once per run of sentences of that document.
+
+    With gold tags the file is conlleval's input: it takes the last column as the predicted tag and the one
+    before as the gold tag, so the document line must carry ``O`` in both (``-X-`` there would be read as a
+    gold entity, one missed entity per document).
 
     >>> import io
     >>> stream = io.StringIO()
@@ -49,7 +53,7 @@ class ConllWriter:
               gold: Optional[Sequence[Sequence[str]]] = None, document_id: Any = None) -> None:
         """Sentences of words with their predicted (and gold) tags; ``document_id`` None: no document named."""
         if document_id is not None and document_id != self._previous_document:
-            self.stream.write("-DOCSTART- -X- O\n\n" if gold is not None else "-DOCSTART- O\n\n")
+            self.stream.write("-DOCSTART- O O\n\n" if gold is not None else "-DOCSTART- O\n\n")
         self._previous_document = document_id
         lines = []
         for index, words in enumerate(sentences):
