@@ -46,10 +46,11 @@ import time
 from pathlib import Path
 
 from nerkit.arguments import ModelArguments
-from nerkit.errors import SetupError, exit_on_user_error
+from nerkit.errors import NerDataError, SetupError, exit_on_user_error
 from nerkit.files import atomic_write
 from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
 from nerkit.modeling import has_plain_labels
+from nerkit.reports.errors import sentence_errors, write_errors
 from nerkit.schemes import PLAIN
 
 logger = logging.getLogger("predict_ner")
@@ -97,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Autocast dtype. auto: bfloat16 (or float16) on a GPU; on a CPU bfloat16 where it has bf16 "
                              "instructions (avx512_bf16, AMX), else float32.")
     parser.add_argument("--overwrite", action="store_true", help="Replace --output if it exists.")
+    parser.add_argument("--errors", default=None,
+                        help="Input with gold tags: also write every disagreement between gold and predicted entities "
+                             "to this file (JSON lines, as the training scripts' errors.jsonl).")
     parser.add_argument("--print_entities", action="store_true",
                         help="Also print each document's entities to the terminal (not with --output -).")
     parser.add_argument("--quiet", action="store_true", help="No progress bar and no summary.")
@@ -144,6 +148,16 @@ def quiet_transformers(quiet: bool):
             hf_logging.enable_progress_bar()
 
 
+def prediction_errors(prediction) -> list:
+    """The error records of one document with gold tags, with character offsets into its text."""
+    document, records = prediction.document, []
+    for index, sentence in enumerate(document.sentences):
+        records += sentence_errors([word for word, _, _ in sentence], document.gold[index], prediction.tags[index],
+                                   document.id, index, prediction.confidence[index],
+                                   [(start, end) for _, start, end in sentence])
+    return records
+
+
 def describe(prediction) -> str:
     """A document's text and its entities, for the terminal."""
     text = prediction.document.text.replace("\n", " ")
@@ -163,11 +177,15 @@ def main(argv=None) -> int:
     if args.print_entities and args.output == "-":
         raise SetupError("--print_entities prints to stdout; give --output a file name")
     check_output(args.output, args.overwrite)
+    if args.errors is not None:
+        check_output(args.errors, args.overwrite)
 
     started = time.perf_counter()
     # A model of plain labels (POS tags...) reads the input's tags as plain labels too.
     plain = has_plain_labels(ModelArguments(model_name_or_path=args.model, trust_remote_code=args.trust_remote_code))
     loaded = read_documents(args.input, args.input_format, args.document, args.encoding, plain_labels=plain)
+    if args.errors is not None and any(document.gold is None for document in loaded.documents):
+        raise NerDataError("--errors compares with gold tags, and the input has none", path=args.input)
     with quiet_transformers(args.quiet):
         tagger = NerTagger.load(args.model, device=args.device, dtype=args.dtype,
                                 trust_remote_code=args.trust_remote_code, batch_size=args.batch_size,
@@ -182,14 +200,18 @@ def main(argv=None) -> int:
                 + (f" ({str(tagger.dtype).replace('torch.', '')} autocast)" if tagger.dtype is not None else ""))
 
     predictions = tagger.predict(loaded.documents, output_scheme=scheme, progress=not args.quiet)
-    entity_count, shown = 0, []
+    entity_count, shown, errors = 0, [], []
     with open_output(args.output) as stream:
         writer = PredictionWriter(stream, args.format)
         for prediction in predictions:
             writer.write(prediction)
+            if args.errors is not None:
+                errors += prediction_errors(prediction)
             entity_count += len(prediction.entities)
             if args.print_entities:
                 shown.append(describe(prediction))
+    if args.errors is not None:
+        write_errors(args.errors, errors)
     if shown:
         print("\n".join(shown))
     if not args.quiet:

@@ -143,9 +143,10 @@ def test_tags_agree_with_run_ner_do_predict(tmp_path, model):
         assert stop.code in (0, None)
     expected = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
 
-    path = tmp_path / "predict.conll"
+    path, errors = tmp_path / "predict.conll", tmp_path / "errors.jsonl"
     assert predict(["--model", model, "--input", SAMPLE / "test.conll", "--output", path, "--format", "conll",
-                    "--max_seq_length", "48", "--batch_size", "5", "--dtype", "float32", "--quiet"]) == 0
+                    "--max_seq_length", "48", "--batch_size", "5", "--dtype", "float32", "--quiet",
+                    "--errors", errors]) == 0
     sentences, docstarts = conll_sentences(path)
     assert [words for words, _ in sentences] == [r["tokens"] for r in expected]
     assert [tags for _, tags in sentences] == [r["predicted_tags"] for r in expected]
@@ -153,6 +154,14 @@ def test_tags_agree_with_run_ner_do_predict(tmp_path, model):
     # gold tags are kept beside the predictions
     gold = [line.split(" ")[1] for line in path.read_text().splitlines() if line and not line.startswith("-DOCSTART-")]
     assert gold == [t for r in expected for t in r["gold_tags"]]
+    # the same error list, with character offsets into each document's text here
+    def key(record):
+        spans = [None if record[side] is None else (record[side]["label"], record[side]["start"], record[side]["end"])
+                 for side in ("gold", "predicted")]
+        return record["class"], record["document_id"], record["sentence_index"], *spans
+    by_script, by_predict = jsonl(out / "errors.jsonl"), jsonl(errors)
+    assert by_script and [key(r) for r in by_predict] == [key(r) for r in by_script]
+    assert all("char_start" in (r["gold"] or r["predicted"]) for r in by_predict)
 
 
 def test_entities_agree_with_transformers_pipeline(tmp_path, model):
