@@ -15,6 +15,7 @@ One job per module (the README's "How the code fits together" shows them in the 
 - ``features``, ``inputs``, ``packing``: tokenising once; model inputs (windows, document context, packing);
 - ``batching``: batches cut by a sub-word budget (training) and length-sorted batches (evaluation);
 - ``decoding``, ``evaluation``, ``metrics``: one tag per word; seqeval scores and reports, offline;
+- ``relaxed_metrics``: SemEval-2013 exact / partial / type scores (nervaluate) and scores per document;
 - ``arguments``, ``script_setup``: the argument dataclasses and start-up both training scripts share;
 - ``trainer``, ``loop``, ``loop_setup``, ``loop_arguments``, ``losses``, ``interrupts``: what the Trainer and the
   Accelerate loop need beyond the libraries;

@@ -17,6 +17,7 @@ from . import metrics
 from .decoding import decode, pad_logits, word_log_probs
 from .files import atomic_write
 from .inference.writing import write_conll, write_jsonl
+from .relaxed_metrics import SCENARIOS, document_scores, scores_table, semeval_scores
 from .reports.errors import split_errors, write_errors
 from .schemes import PLAIN, convert, scheme_of_labels
 
@@ -76,16 +77,13 @@ def save_results(output_dir: str, prefix: str, results: Dict) -> None:
 
 def save_split_outputs(output_dir: str, prefix: str, evaluator: WordLevelEvaluator, results: Dict,
                        input_scheme, write_predictions: bool) -> None:
-    """``{prefix}_results.json`` (with per-type scores), ``{prefix}_report.txt``, the error list (``errors.jsonl``
-    for the prediction split, ``{prefix}_errors.jsonl`` for others) and, on request, predictions.
+    """``{prefix}_results.json`` (with per-type, SemEval-2013 and per-document scores), ``{prefix}_report.txt``,
+    the error list (``errors.jsonl`` for the prediction split, ``{prefix}_errors.jsonl`` for others) and, on
+    request, predictions.
 
-    Predictions and errors are in the input's tagging scheme, next to the gold tags as given.
+    Predictions, errors and the scores beside seqeval's are in the input's tagging scheme, next to the gold tags
+    as given.
     """
-    full = dict(results)
-    full[f"{prefix}_per_type"] = evaluator.scores["per_type"] if evaluator.scores else {}
-    save_results(output_dir, prefix, full)
-    with atomic_write(os.path.join(output_dir, f"{prefix}_report.txt")) as stream:
-        stream.write(evaluator.report())
     raw = evaluator.raw_split
     model_scheme = scheme_of_labels(list(evaluator.id2label.values()))
     if PLAIN in (model_scheme, input_scheme):  # plain labels are written as the model has them
@@ -93,11 +91,20 @@ def save_split_outputs(output_dir: str, prefix: str, evaluator: WordLevelEvaluat
     else:
         predicted = [convert(tags, model_scheme, input_scheme) for tags in evaluator.tags]
     documents, gold = raw["document_id"], raw["gold_tags"]
-    name = "predictions" if prefix == "predict" else f"{prefix}_predictions"
+    semeval = semeval_scores(gold, predicted)
+    per_document = document_scores(gold, predicted, documents)
+    full = dict(results)
+    full[f"{prefix}_per_type"] = evaluator.scores["per_type"] if evaluator.scores else {}
+    full.update({f"{prefix}_{name}_f1": semeval[name]["f1"] for name in SCENARIOS if name != "strict"})
+    full[f"{prefix}_semeval"], full[f"{prefix}_per_document"] = semeval, per_document
+    save_results(output_dir, prefix, full)
+    with atomic_write(os.path.join(output_dir, f"{prefix}_report.txt")) as stream:
+        stream.write(evaluator.report() + "\n" + scores_table(semeval, per_document))
     errors = split_errors(raw["tokens"], gold, predicted, documents, raw["sentence_index"], evaluator.confidence)
     write_errors(os.path.join(output_dir, "errors.jsonl" if prefix == "predict" else f"{prefix}_errors.jsonl"),
                  errors)
     if write_predictions:
+        name = "predictions" if prefix == "predict" else f"{prefix}_predictions"
         write_conll(os.path.join(output_dir, f"{name}.conll"), raw["tokens"], predicted, gold, documents)
         write_jsonl(
             os.path.join(output_dir, f"{name}.jsonl"), raw["tokens"], predicted, gold, documents,

@@ -57,6 +57,12 @@ def test_train_evaluate_predict_writes_every_output(tmp_path, tiny_model):
     assert set(config["id2label"].values()) == set(SAMPLE_LABELS)
     results = json.loads((out / "eval_results.json").read_text())
     assert {"eval_precision", "eval_recall", "eval_f1", "eval_accuracy", "eval_per_type"} <= set(results)
+    # SemEval-2013 scores beside seqeval's (its strict F1 is seqeval's), and per document, worst first
+    assert results["eval_semeval"]["strict"]["f1"] == pytest.approx(results["eval_f1"])
+    assert {"eval_exact_f1", "eval_partial_f1", "eval_type_f1"} <= set(results)
+    f1s = [row["f1"] for row in results["eval_per_document"]]
+    assert f1s and f1s == sorted(f1s)
+    assert "SemEval-2013 scores" in (out / "eval_report.txt").read_text()
     # With 32 sub-words, the sample's 200+ word sentences are windowed: still one prediction per word.
     gold = words_of(SAMPLE / "test.conll")
     assert max(len(s) for s in gold) > 200
