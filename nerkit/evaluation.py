@@ -19,6 +19,7 @@ from .files import atomic_write
 from .inference.writing import write_conll, write_jsonl
 from .relaxed_metrics import SCENARIOS, document_scores, scores_table, semeval_scores
 from .reports.errors import split_errors, write_errors
+from .reports.html_report import write_report
 from .schemes import PLAIN, convert, scheme_of_labels
 
 
@@ -78,8 +79,8 @@ def save_results(output_dir: str, prefix: str, results: Dict) -> None:
 def save_split_outputs(output_dir: str, prefix: str, evaluator: WordLevelEvaluator, results: Dict,
                        input_scheme, write_predictions: bool) -> None:
     """``{prefix}_results.json`` (with per-type, SemEval-2013 and per-document scores), ``{prefix}_report.txt``,
-    the error list (``errors.jsonl`` for the prediction split, ``{prefix}_errors.jsonl`` for others) and, on
-    request, predictions.
+    the error list (``errors.jsonl`` for the prediction split, ``{prefix}_errors.jsonl`` for others), the page
+    that shows them (``report.html`` / ``{prefix}_report.html``) and, on request, predictions.
 
     Predictions, errors and the scores beside seqeval's are in the input's tagging scheme, next to the gold tags
     as given.
@@ -103,6 +104,9 @@ def save_split_outputs(output_dir: str, prefix: str, evaluator: WordLevelEvaluat
     errors = split_errors(raw["tokens"], gold, predicted, documents, raw["sentence_index"], evaluator.confidence)
     write_errors(os.path.join(output_dir, "errors.jsonl" if prefix == "predict" else f"{prefix}_errors.jsonl"),
                  errors)
+    write_report(os.path.join(output_dir, "report.html" if prefix == "predict" else f"{prefix}_report.html"),
+                 f"{prefix} split: errors", raw["tokens"], gold, predicted, documents, raw["sentence_index"], errors,
+                 full[f"{prefix}_per_type"], semeval, per_document)
     if write_predictions:
         name = "predictions" if prefix == "predict" else f"{prefix}_predictions"
         write_conll(os.path.join(output_dir, f"{name}.conll"), raw["tokens"], predicted, gold, documents)

@@ -51,7 +51,8 @@ def test_train_evaluate_predict_writes_every_output(tmp_path, tiny_model):
     assert status == 0
     for name in ["model.safetensors", "config.json", "tokenizer.json", "all_results.json", "train_results.json",
                  "eval_results.json", "predict_results.json", "trainer_state.json", "eval_report.txt",
-                 "predict_report.txt", "predictions.conll", "predictions.jsonl", "eval_errors.jsonl", "errors.jsonl"]:
+                 "predict_report.txt", "predictions.conll", "predictions.jsonl", "eval_errors.jsonl", "errors.jsonl", "eval_report.html",
+                 "report.html"]:
         assert (out / name).exists(), name
     config = json.loads((out / "config.json").read_text())
     assert set(config["id2label"].values()) == set(SAMPLE_LABELS)

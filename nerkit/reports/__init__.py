@@ -16,6 +16,8 @@ The modules, one job each:
 - ``confusion``: :class:`EntityConfusion` and :func:`entity_confusion` (which gold entity became which);
 - ``errors``: the error list (``errors.jsonl``): each disagreement of gold and predicted entities with its
   SemEval-2013 class, place and context, written by ``evaluation.save_split_outputs`` and ``predict_ner.py``;
+- ``html_report``: ``report.html``, the scores and the documents with their entities and errors highlighted
+  (from ``templates/report.html``), one self-contained page;
 - ``plots``: the learning curve, the per-type bars and the confusion heat map (matplotlib, Agg canvas);
 - ``model_card``: :func:`model_card`, rendered from ``templates/model_card.md``;
 - ``run_facts``: :class:`RunFacts`, the facts about a run that the training script passes in explicitly;

@@ -1,0 +1,115 @@
+"""``report.html``: one self-contained page (no network; style and script inline) to read a split's errors.
+
+The scores first (seqeval's per type, then the SemEval-2013 scenarios), then the documents worst first, each
+sentence that has an entity shown twice, gold then predicted, entities highlighted in a colour per type; an
+entity in an error has a red outline, and the sentence's errors are listed under it by class. Two selects filter
+the sentences by error class and type (kept in the address, ``#class=missed&type=PER``). Everything that comes
+from the data is HTML-escaped. Fixed text is the template ``templates/report.html`` (``string.Template``).
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from pathlib import Path
+from string import Template
+from typing import Dict, List, Sequence
+
+from ..files import atomic_write
+from ..schemes import get_spans
+from .errors import ERROR_CLASSES
+
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
+PALETTE = ("#7aecec", "#feca74", "#bfeeb7", "#aa9cfc", "#ff9561", "#c887fb", "#9cc9cc", "#ffeb80", "#e4e7d2",
+           "#f0d0ff", "#bfe1d9", "#ddd")
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_e(f'{c:.4f}' if isinstance(c, float) else c)}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _score_tables(per_type: Dict, semeval: Dict) -> str:
+    seqeval = _table(["type", "precision", "recall", "f1", "support"],
+                     [[name, v["precision"], v["recall"], v["f1"], v["number"]] for name, v in per_type.items()])
+    scenarios = [name for name in semeval if name != "per_type"]
+    rows = [[name, semeval[name]["precision"], semeval[name]["recall"], semeval[name]["f1"],
+             *(semeval[name][n] for n in ("correct", "incorrect", "partial", "missed", "spurious"))]
+            for name in scenarios]
+    rows += [[f"{entity_type} {name}", values[name]["precision"], values[name]["recall"], values[name]["f1"],
+              *(values[name][n] for n in ("correct", "incorrect", "partial", "missed", "spurious"))]
+             for entity_type, values in semeval.get("per_type", {}).items() for name in scenarios]
+    return seqeval + _table(["SemEval-2013", "precision", "recall", "f1", "correct", "incorrect", "partial", "missed",
+                             "spurious"], rows)
+
+
+def _marked_words(words: Sequence[str], tags: Sequence[str], bad: set, colour: Dict[str, int]) -> str:
+    parts, position = [], 0
+    for label, start, end in get_spans(tags):
+        parts += [_e(w) for w in words[position:start]]
+        outline = " bad" if (label, start, end) in bad else ""
+        parts.append(f'<mark class="t{colour[label]}{outline}" data-type="{_e(label)}">'
+                     f'{_e(" ".join(words[start:end]))}<b>{_e(label)}</b></mark>')
+        position = end
+    parts += [_e(w) for w in words[position:]]
+    return " ".join(parts)
+
+
+def _error_item(record: Dict) -> str:
+    gold, predicted = record["gold"], record["predicted"]
+    side = gold or predicted
+    text = " / ".join(f"{name} {_e(span['label'])} «{_e(span['text'])}»" for name, span in
+                      (("gold", gold), ("predicted", predicted)) if span is not None)
+    return (f'<li class="err" data-cls="{record["class"]}" data-type="{_e(side["label"])}">'
+            f'{record["class"].replace("_", " ")}: {text}</li>')
+
+
+def render_report(title: str, tokens, gold, predicted, document_ids, sentence_indices, errors: List[Dict],
+                  per_type: Dict, semeval: Dict, per_document: Sequence[Dict]) -> str:
+    """The page, as text; the arguments are one list per sentence, ``errors`` as from :mod:`.errors`."""
+    types = sorted({label for side in (gold, predicted) for tags in side for label, _, _ in get_spans(tags)})
+    colour = {label: index % len(PALETTE) for index, label in enumerate(types)}
+    by_sentence = defaultdict(list)
+    for record in errors:
+        by_sentence[(record["document_id"] or None, record["sentence_index"])].append(record)
+    order = {row["document_id"]: rank for rank, row in enumerate(per_document)}
+    documents: Dict[str, List[int]] = defaultdict(list)
+    for index, document in enumerate(document_ids):
+        documents[document or ""].append(index)
+    blocks = []
+    for document in sorted(documents, key=lambda d: order.get(d, len(order))):
+        sentences = []
+        for index in documents[document]:
+            if not get_spans(gold[index]) and not get_spans(predicted[index]):
+                continue
+            records = by_sentence.get((document or None, int(sentence_indices[index])), [])
+            bad_gold = {(r["gold"]["label"], r["gold"]["start"], r["gold"]["end"]) for r in records if r["gold"]}
+            bad_pred = {(r["predicted"]["label"], r["predicted"]["start"], r["predicted"]["end"])
+                        for r in records if r["predicted"]}
+            sentences.append(
+                f'<div class="s"><p class="row"><i>gold</i>{_marked_words(tokens[index], gold[index], bad_gold, colour)}</p>'
+                f'<p class="row"><i>predicted</i>{_marked_words(tokens[index], predicted[index], bad_pred, colour)}</p>'
+                + (f'<ul class="errs">{"".join(_error_item(r) for r in records)}</ul>' if records else "") + "</div>")
+        if sentences:
+            row = next((r for r in per_document if r["document_id"] == document), None)
+            score = "" if row is None else f' (F1 {row["f1"]:.4f}, {row["gold"]} gold, {row["predicted"]} predicted)'
+            blocks.append(f'<div class="doc"><h3>{_e(document or "no document")}{_e(score)}</h3>{"".join(sentences)}</div>')
+    options = "".join(f'<option value="{_e(label)}">{_e(label)}</option>' for label in types)
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+        title=_e(title),
+        summary=_e(f"{len(tokens)} sentences, {len(errors)} errors; sentences without entities are left out."),
+        type_colours="".join(f".t{index}{{background:{PALETTE[index]}}}" for index in sorted(set(colour.values()))),
+        score_tables=_score_tables(per_type, semeval),
+        class_options="".join(f'<option value="{name}">{name.replace("_", " ")}</option>' for name in ERROR_CLASSES),
+        type_options=options, documents="\n".join(blocks))
+
+
+def write_report(path, *args, **kwargs) -> None:
+    with atomic_write(path) as stream:
+        stream.write(render_report(*args, **kwargs))
