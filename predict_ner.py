@@ -26,7 +26,8 @@ Output (``--format``): ``jsonl`` (default) has one object per document::
 ``text``, which is the input decoded, without a BOM and with ``\\n`` line ends, so ``text[start:end]`` is the
 entity's text. ``score`` is the mean, over the entity's words, of the probability of each word's predicted
 tag. ``conll`` writes ``word tag`` lines (``word gold tag`` for word-level input with tags); ``inline`` writes
-the text with ``[TAG]`` after each word not tagged ``O`` (NeMo style), spacing kept.
+the text with ``[TAG]`` after each word not tagged ``O`` (NeMo style), spacing kept; ``html`` writes one
+self-contained page with the entities highlighted on the text (a colour per type, the score on hover).
 
 Tags are in the model's scheme (IOB2 for models trained here), or in the input's scheme for word-level
 input with tags (as ``run_ner.py`` writes predictions), or in ``--scheme``; either way they are the valid
@@ -210,6 +211,7 @@ def main(argv=None) -> int:
             entity_count += len(prediction.entities)
             if args.print_entities:
                 shown.append(describe(prediction))
+        writer.close()
     if args.errors is not None:
         write_errors(args.errors, errors)
     if shown:

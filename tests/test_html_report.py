@@ -113,3 +113,25 @@ def test_an_injected_label_stays_text_in_chromium(tmp_path):
     dom = chromium("--dump-dom", path.as_uri())
     assert "<img" not in dom and "pwned" not in dom.split("<title>")[1].split("</title>")[0]
     assert dom.count("<mark ") == 3
+
+
+@needs_chromium
+def test_the_prediction_page_renders_in_chromium(tmp_path):
+    """predict_ner.py --format html: raw text (no gold), entities marked on it, odd labels and text escaped."""
+    import io
+
+    from nerkit.reports.html_report import PredictionPage
+
+    stream = io.StringIO()
+    page = PredictionPage(stream)
+    text = 'Ada <b>Lovelace</b> & "Babbage" met in London.\nNext line'
+    page.write("doc <1>", text, [{"start": 0, "end": 19, "label": "P&R<'\"", "score": 0.9},
+                                 {"start": 39, "end": 45, "label": "LOC", "score": 0.8}])
+    page.write(None, "Nothing here.", [])
+    page.close()
+    path = tmp_path / "predictions.html"
+    path.write_text(stream.getvalue(), encoding="utf-8")
+    dom = chromium("--dump-dom", path.as_uri())
+    assert dom.count("<mark ") == 2 and dom.count('<div class="doc">') == 2
+    assert "<b>Lovelace</b>" not in dom and "&lt;b&gt;Lovelace&lt;/b&gt;" in dom and "doc &lt;1&gt;" in dom
+    assert "London" in re.findall(r'data-type="LOC"[^>]*>([^<]*)<b>', dom)

@@ -82,7 +82,7 @@ def check_record(record, text):
 def test_unicode_offsets_in_every_output_format(tmp_path, model):
     source = tmp_path / "input.txt"
     source.write_text("\n".join(UNICODE_LINES) + "\n", encoding="utf-8")
-    out = {fmt: tmp_path / f"out.{fmt}" for fmt in ("jsonl", "conll", "inline")}
+    out = {fmt: tmp_path / f"out.{fmt}" for fmt in ("jsonl", "conll", "inline", "html")}
     for fmt, path in out.items():
         assert predict(["--model", model, "--input", source, "--output", path, "--format", fmt, "--quiet"]) == 0
 
@@ -107,6 +107,19 @@ def test_unicode_offsets_in_every_output_format(tmp_path, model):
     for line, record, original in zip(inline, records, UNICODE_LINES):
         assert mark.sub("", line) == original
         assert [m[1:-1] for m in mark.findall(line)] == [t for t in record["tags"] if t != "O"]
+
+    # html: one page; each document's text with its entities marked, the text back once the marks are removed
+    import html as html_module
+
+    page = out["html"].read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    paragraphs = re.findall(r'<div class="doc"><p>(.*?)</p></div>', page, flags=re.S)
+    assert len(paragraphs) == len(UNICODE_LINES)
+    for paragraph, record in zip(paragraphs, records):
+        marks = re.findall(r'<mark class="t\d+" data-type="([^"]*)" title="[0-9.]+">(.*?)<b>', paragraph)
+        assert [(label, html_module.unescape(text)) for label, text in marks] == [
+            (e["label"], e["text"]) for e in record["entities"]]
+        assert html_module.unescape(re.sub(r"<b>.*?</b>|<[^>]+>", "", paragraph)) == record["text"]
 
 
 def test_document_longer_than_the_model_is_windowed(tmp_path, model):

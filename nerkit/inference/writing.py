@@ -16,10 +16,11 @@ from typing import Any, List, Optional, Sequence
 
 from ..errors import NerDataError
 from ..files import atomic_write
+from ..reports.html_report import PredictionPage
 from ..schemes import get_spans
 from .documents import DocumentPrediction, inline_text
 
-OUTPUT_FORMATS = ("jsonl", "conll", "inline")
+OUTPUT_FORMATS = ("jsonl", "conll", "inline", "html")
 
 
 class ConllWriter:
@@ -70,6 +71,8 @@ class PredictionWriter:
     - ``jsonl``: :meth:`DocumentPrediction.to_record`, one line per document.
     - ``conll``: :class:`ConllWriter` (``word tag``, ``word gold tag`` for input with gold tags).
     - ``inline``: :func:`inline_text`, one document per line (a document's own line breaks are kept).
+    - ``html``: :class:`~nerkit.reports.html_report.PredictionPage`, one self-contained page with the entities
+      highlighted on the text; :meth:`close` ends it.
     """
 
     def __init__(self, stream, format: str = "jsonl"):
@@ -77,9 +80,18 @@ class PredictionWriter:
             raise NerDataError(f"unknown output format {format!r} (choose from {', '.join(OUTPUT_FORMATS)})")
         self.stream, self.format = stream, format
         self._conll = ConllWriter(stream)
+        self._page = PredictionPage(stream) if format == "html" else None
 
     def write(self, prediction: DocumentPrediction) -> None:
         getattr(self, f"_write_{self.format}")(prediction)
+
+    def close(self) -> None:
+        """Ends the output (the page's closing tags for ``html``; nothing for the line formats)."""
+        if self._page is not None:
+            self._page.close()
+
+    def _write_html(self, prediction: DocumentPrediction) -> None:
+        self._page.write(prediction.document.id, prediction.document.text, prediction.entities)
 
     def _write_jsonl(self, prediction: DocumentPrediction) -> None:
         self.stream.write(json.dumps(prediction.to_record(), ensure_ascii=False) + "\n")

@@ -20,6 +20,7 @@ from ..schemes import get_spans
 from .errors import ERROR_CLASSES
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
+PREDICTIONS_TEMPLATE = TEMPLATE.with_name("predictions.html")
 PALETTE = ("#7aecec", "#feca74", "#bfeeb7", "#aa9cfc", "#ff9561", "#c887fb", "#9cc9cc", "#ffeb80", "#e4e7d2",
            "#f0d0ff", "#bfe1d9", "#ddd")
 
@@ -113,3 +114,36 @@ def render_report(title: str, tokens, gold, predicted, document_ids, sentence_in
 def write_report(path, *args, **kwargs) -> None:
     with atomic_write(path) as stream:
         stream.write(render_report(*args, **kwargs))
+
+
+class PredictionPage:
+    """``predict_ner.py --format html``: documents with their predicted entities highlighted on the raw text,
+    written to a stream one document at a time (:meth:`close` ends the page; the colours per type go last)."""
+
+    def __init__(self, stream):
+        self.stream, self.colour = stream, {}
+        self._head, self._tail = PREDICTIONS_TEMPLATE.read_text(encoding="utf-8").split("<!-- documents -->")
+        self._started = False
+
+    def write(self, document_id, text: str, entities: Sequence[Dict]) -> None:
+        """One document: its text and its entities (character offsets ``start``/``end``, ``label``, ``score``)."""
+        if not self._started:
+            self.stream.write(self._head)
+            self._started = True
+        parts, position = [], 0
+        for entity in sorted(entities, key=lambda entity: entity["start"]):
+            index = self.colour.setdefault(entity["label"], len(self.colour) % len(PALETTE))
+            score = f' title="{entity["score"]:.2f}"' if "score" in entity else ""
+            parts += [_e(text[position:entity["start"]]),
+                      f'<mark class="t{index}" data-type="{_e(entity["label"])}"{score}>'
+                      f'{_e(text[entity["start"]:entity["end"]])}<b>{_e(entity["label"])}</b></mark>']
+            position = entity["end"]
+        parts.append(_e(text[position:]))
+        heading = "" if document_id is None else f"<h3>{_e(document_id)}</h3>"
+        self.stream.write(f'<div class="doc">{heading}<p>{"".join(parts)}</p></div>\n')
+
+    def close(self) -> None:
+        if not self._started:
+            self.stream.write(self._head)
+        colours = "".join(f".t{index}{{background:{PALETTE[index]}}}" for index in sorted(set(self.colour.values())))
+        self.stream.write(f"<style>{colours}</style>{self._tail}")
