@@ -44,6 +44,8 @@ def test_self_contained_and_every_entity_and_error_marked():
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing fetched from the network
     assert page.count("<mark ") == sum(len(get_spans(t)) for t in gold) + sum(len(get_spans(t)) for t in predicted)
     assert page.count('<li class="err"') == len(errors) > 0
+    per_type = inputs[6]
+    assert page.count('<div class="bar">') == len(per_type) == 4  # the F1 plot: a bar per type
 
 
 def test_labels_and_words_are_escaped_never_injected():

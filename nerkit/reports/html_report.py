@@ -1,6 +1,6 @@
 """``report.html``: one self-contained page (no network; style and script inline) to read a split's errors.
 
-The scores first (seqeval's per type, then the SemEval-2013 scenarios), then the documents worst first, each
+The scores first (F1 bars and seqeval's table per type, then the SemEval-2013 scenarios), then the documents worst first, each
 sentence that has an entity shown twice, gold then predicted, entities highlighted in a colour per type; an
 entity in an error has a red outline, and the sentence's errors are listed under it by class. Two selects filter
 the sentences by error class and type (kept in the address, ``#class=missed&type=PER``). Everything that comes
@@ -39,6 +39,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
 def _score_tables(per_type: Dict, semeval: Dict) -> str:
     seqeval = _table(["type", "precision", "recall", "f1", "support"],
                      [[name, v["precision"], v["recall"], v["f1"], v["number"]] for name, v in per_type.items()])
+    # F1 per type as bars (plain boxes, so the page stays small and needs no image)
+    bars = "".join(f'<div class="bar"><span>{_e(name)}</span><i style="width:{200 * float(v["f1"]):.0f}px"></i>'
+                   f'{float(v["f1"]):.2f}</div>' for name, v in per_type.items())
     scenarios = [name for name in semeval if name != "per_type"]
     rows = [[name, semeval[name]["precision"], semeval[name]["recall"], semeval[name]["f1"],
              *(semeval[name][n] for n in ("correct", "incorrect", "partial", "missed", "spurious"))]
@@ -46,7 +49,7 @@ def _score_tables(per_type: Dict, semeval: Dict) -> str:
     rows += [[f"{entity_type} {name}", values[name]["precision"], values[name]["recall"], values[name]["f1"],
               *(values[name][n] for n in ("correct", "incorrect", "partial", "missed", "spurious"))]
              for entity_type, values in semeval.get("per_type", {}).items() for name in scenarios]
-    return seqeval + _table(["SemEval-2013", "precision", "recall", "f1", "correct", "incorrect", "partial", "missed",
+    return bars + seqeval + _table(["SemEval-2013", "precision", "recall", "f1", "correct", "incorrect", "partial", "missed",
                              "spurious"], rows)
 
 
