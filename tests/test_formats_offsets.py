@@ -7,7 +7,8 @@ import pytest
 from nerkit.corpus import Sentence
 from nerkit.errors import NerDataError
 from nerkit.formats import FormatOptions, guess_format, read_sentences, write_sentences
-from nerkit.formats.offsets import merge_crossing, sniff_json_format
+from nerkit.formats.json_records import sniff_json_format
+from nerkit.formats.offsets import merge_crossing
 
 
 def write_lines(path, records):

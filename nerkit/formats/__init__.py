@@ -13,6 +13,9 @@ json           JSON lines (or a JSON list) of ``tokens`` + ``ner_tags``     .jso
 csv            CSV with ``tokens`` and ``ner_tags`` columns                 .csv
 offsets        spaCy style: ``{"text", "entities": [[start, end, label]]}`` .spacy.jsonl / by content
 brat           folder of ``.txt`` + ``.ann`` standoff files                 a folder holding .ann
+labelstudio    Label Studio JSON export: tasks with ``data`` + ``annotations``  .labelstudio.json / by content
+doccano        doccano JSONL: ``{"text", "label": [[start, end, label]]}``   .doccano.jsonl / by content
+prodigy        Prodigy JSONL: ``{"text", "tokens", "spans", "answer"}``      .prodigy.jsonl / by content
 =============  ===========================================================  =======================
 """
 
@@ -26,8 +29,9 @@ from typing import Iterable, List, Optional, Sequence
 
 from ..corpus import Sentence
 from ..errors import NerDataError
+from .json_records import sniff_json_format
 
-FORMATS = ("conll", "text_labels", "json", "csv", "offsets", "brat")
+FORMATS = ("conll", "text_labels", "json", "csv", "offsets", "brat", "labelstudio", "doccano", "prodigy")
 _MODULES = {
     "conll": "conll",
     "text_labels": "text_labels",
@@ -35,16 +39,22 @@ _MODULES = {
     "csv": "tabular",
     "offsets": "offsets",
     "brat": "brat",
+    "labelstudio": "labelstudio",
+    "doccano": "doccano",
+    "prodigy": "prodigy",
 }
 
 # What the end of a file's name says about its format when reading it and when writing it; the first match wins
 # (".spacy.jsonl" before ".jsonl"). Read as "json": JSON records, whose first record decides between json
-# (tokens) and offsets (text); None: the name says nothing (reading: the content decides) or names no format
+# (tokens), offsets, doccano, prodigy and labelstudio (see nerkit.formats.json_records); None: the name says nothing (reading: the content decides) or names no format
 # to write in. One table for guess_format, predict_ner.py's input guess and convert_iob.py's output guess.
 SUFFIX_FORMATS = (
     # suffix        read as   written as
     (".spacy.jsonl", "json", "offsets"),
     (".spacy.json", "json", "offsets"),
+    (".labelstudio.json", "json", "labelstudio"),
+    (".doccano.jsonl", "json", "doccano"),
+    (".prodigy.jsonl", "json", "prodigy"),
     (".jsonl", "json", "json"),
     (".ndjson", "json", "json"),
     (".json", "json", "json"),
@@ -87,6 +97,8 @@ class FormatOptions:
     tags_field: Optional[str] = None  # json/csv: None = "ner_tags", or the one unambiguous tags field
     label_list: Optional[Sequence[str]] = None  # json/csv: names for integer tags
     plain_labels: bool = False  # tags are plain labels (POS tags...), not O / B-X / I-X (nerkit.schemes.PLAIN)
+    annotation: str = "latest"  # labelstudio: latest, first, an annotation id, or predictions
+    offset_unit: str = "auto"  # labelstudio: codepoints, utf16, or auto (code points unless region texts say UTF-16)
     report: ReadReport = field(default_factory=ReadReport)
 
 
@@ -110,7 +122,7 @@ def guess_format(path) -> str:
     if read_as == "csv":
         return "csv"
     if read_as == "json":
-        return _module("offsets").sniff_json_format(path)
+        return sniff_json_format(path)
     if name.startswith("text") and name.endswith(".txt") and path.with_name("labels" + path.name[4:]).exists():
         return "text_labels"
     return "conll"

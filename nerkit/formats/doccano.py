@@ -1,0 +1,76 @@
+"""doccano's sequence-labelling JSONL: one document per line, entities as character offsets (end exclusive).
+
+::
+
+    {"id": 1, "text": "Peter lives in Paris", "label": [[0, 5, "PER"], [15, 20, "LOC"]]}
+    {"id": 2, "text": "Ada met Bob", "entities": [{"id": 7, "start_offset": 0, "end_offset": 3, "label": "PER"}]}
+
+Both shapes doccano exports are read: ``label`` as ``[start, end, label]`` lists (the sequence-labelling
+project), and ``entities`` as ``{start_offset, end_offset, label}`` objects (the project with relations;
+``relations`` are ignored). Offsets count characters (Python's code points, as doccano's server stores them).
+Other fields are ignored; ``id`` becomes the document id (else ``line-<n>``). The text is split into words
+and sentences as for the offsets format (:func:`nerkit.formats.offsets.entity_sentences`), with the same
+checks and errors (offsets past the text, overlapping spans, a boundary inside a word, a missing ``text``).
+
+Writing: one line ``{"id", "text", "label": [[start, end, label], ...]}`` per document, the shape doccano's
+sequence-labelling import takes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator, List
+
+from ..corpus import Sentence
+from ..errors import NerDataError
+from ..files import read_text
+from .json_records import json_records
+from .offsets import entity_documents, entity_sentences, write_json_lines
+
+
+def _entities(record: dict, fail) -> List[Any]:
+    """The record's entities as ``[start, end, label]``, from either shape."""
+    if "label" in record:
+        if not isinstance(record["label"], list):
+            raise fail('"label" is not a list of [start, end, label]')
+        return record["label"]
+    entities = record.get("entities", [])
+    if not isinstance(entities, list):
+        raise fail('"entities" is not a list')
+    converted = []
+    for entity in entities:
+        if not isinstance(entity, dict) or not {"start_offset", "end_offset", "label"} <= entity.keys():
+            raise fail(f"entity {json.dumps(entity, ensure_ascii=False)} has no start_offset, end_offset and label")
+        converted.append([entity["start_offset"], entity["end_offset"], entity["label"]])
+    return converted
+
+
+def _document(path: Path, line: int, record: Any, options) -> List[Sentence]:
+    def fail(message: str) -> NerDataError:
+        return NerDataError(message, path=str(path), line=line)
+
+    if not isinstance(record, dict):
+        raise fail('expected an object with "text" and "label" (or "entities")')
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise fail('missing "text"' if text is None else '"text" is not a string')
+    document_id = record.get("id")
+    document_id = None if document_id is None or isinstance(document_id, (bool, dict, list)) else str(document_id)
+    return entity_sentences(text, _entities(record, fail), document_id, fail, f"{path}:{line}", options, line=line)
+
+
+def read(path: Path, options) -> Iterator[Sentence]:
+    """Sentences of a doccano JSONL export (or a JSON list of the same records), document by document."""
+    for line, record in json_records(path, read_text(path, options.encoding)):
+        yield from _document(path, line, record, options)
+
+
+def write(sentences: List[Sentence], path: Path, options) -> None:
+    """One doccano line ``{"id", "text", "label"}`` per document (ids reading made up are left out)."""
+    records = []
+    for document_id, text, entities, _ in entity_documents(sentences):
+        record = {} if document_id is None else {"id": document_id}
+        record.update(text=text, label=[[start, end, label] for start, end, label in entities])
+        records.append(record)
+    write_json_lines(records, path, options)
