@@ -29,6 +29,7 @@ from typing import Iterable, List, Optional, Sequence
 
 from ..corpus import Sentence
 from ..errors import NerDataError
+from ..files import without_compression
 from .json_records import sniff_json_format
 
 FORMATS = ("conll", "text_labels", "json", "csv", "offsets", "brat", "labelstudio", "doccano", "prodigy")
@@ -109,7 +110,8 @@ def _module(format_name: str):
 
 
 def guess_format(path) -> str:
-    """The format a path most likely holds; a clear error when nothing fits."""
+    """The format a path most likely holds; a clear error when nothing fits. A compressed file's format is
+    guessed from its name without the compression suffix (``train.conll.gz``: conll) and its decompressed content."""
     path = Path(path)
     if path.is_dir():
         if any(path.glob("*.ann")):
@@ -117,7 +119,7 @@ def guess_format(path) -> str:
         if any(path.glob("text*.txt")) and any(path.glob("labels*.txt")):
             return "text_labels"
         raise NerDataError("cannot tell the format of this folder (give --input_format)", path=str(path))
-    name = path.name.lower()
+    name = without_compression(path.name).lower()
     read_as = suffix_format(name)
     if read_as == "csv":
         return "csv"
@@ -130,12 +132,12 @@ def guess_format(path) -> str:
 
 def suffix_format(name: str, writing: bool = False) -> Optional[str]:
     """The format the end of a file name says it is read as (or written in, with ``writing``); see
-    :data:`SUFFIX_FORMATS`.
+    :data:`SUFFIX_FORMATS`. Reading looks past a compression suffix (``.gz .bz2 .xz .zst``).
 
     >>> suffix_format("train.SPACY.jsonl"), suffix_format("train.spacy.jsonl", writing=True), suffix_format("a.txt")
     ('json', 'offsets', None)
     """
-    name = name.lower()
+    name = name.lower() if writing else without_compression(name).lower()
     for suffix, read_as, written_as in SUFFIX_FORMATS:
         if name.endswith(suffix):
             return written_as if writing else read_as

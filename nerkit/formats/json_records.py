@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator, Tuple
 
 from ..errors import NerDataError
+from ..files import read_head
 
 SNIFF_BYTES = 64 * 1024
 
@@ -68,13 +69,12 @@ def _first_record(head: str) -> Any:
 def sniff_json_format(path) -> str:
     """The format of a JSON file from its first record (:func:`sniff_record`); ``"json"`` when unsure.
 
-    Reads at most the first 64 KB; anything unreadable or unparsable there is left to the JSON reader.
+    Reads at most the first 64 KB (decompressed); anything unreadable or unparsable there is left to the JSON reader.
     """
+    head = read_head(path, SNIFF_BYTES)
     try:
-        with open(path, "rb") as stream:
-            head = stream.read(SNIFF_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
-        return sniff_record(_first_record(head))
-    except (OSError, ValueError):
+        return sniff_record(_first_record(head.decode("utf-8", errors="replace").lstrip("\ufeff"))) if head else "json"
+    except ValueError:
         return "json"
 
 
