@@ -218,3 +218,23 @@ def test_training_scripts_read_each_tool_by_content(tmp_path):
                                              test_file=str(tmp_path / "test.jsonl")))
     assert {split: s[0].ner_tags for split, s in loaded.splits.items()} == {
         "train": ["B-PER", "O", "O"], "validation": ["O", "O", "B-PER"], "test": ["O", "O", "B-PER"]}
+
+
+def test_labels_with_spaces_are_mapped_reversibly(tmp_path):
+    """Label Studio users have labels like "Titre 2": a tag type in every format, the label again in the tools'."""
+    text = "Titre Un et Titre Deux"
+    results = [region(0, 8, "Titre 2"), region(12, 22, "Titre%202")]  # two labels that must stay two types
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps([ls_task(text, results)]), encoding="utf-8")
+    options = FormatOptions()
+    sentences = read_sentences(path, "labelstudio", options)
+    assert sentences[0].ner_tags == ["B-Titre%202", "I-Titre%202", "O", "B-Titre%25202", "I-Titre%25202"]
+    assert options.report.counts["labels mapped"] == 2
+    write_sentences(sentences, tmp_path / "x.conll", "conll")  # a format whose tags cannot hold a space
+    conll = read_sentences(tmp_path / "x.conll", "conll")
+    for name, format_name in (("back.labelstudio.json", "labelstudio"), ("back.doccano.jsonl", "doccano"), ("back.spacy.jsonl", "offsets")):
+        write_sentences(conll, tmp_path / name, format_name)
+    written = json.loads((tmp_path / "back.labelstudio.json").read_text(encoding="utf-8"))[0]["annotations"][0]["result"]
+    assert [r["value"]["labels"] for r in written] == [["Titre 2"], ["Titre%202"]]
+    assert json.loads((tmp_path / "back.doccano.jsonl").read_text(encoding="utf-8"))["label"] == [[0, 8, "Titre 2"], [12, 22, "Titre%202"]]
+    assert read_sentences(tmp_path / "back.spacy.jsonl")[0].ner_tags == sentences[0].ner_tags

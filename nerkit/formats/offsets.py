@@ -15,8 +15,9 @@ are IOB2. Sentences are never split inside an entity: where the splitter would, 
 and the merge is noted in ``options.report`` (kind ``"sentences merged"``). Anything else wrong with an
 entity is an error naming the file, the line and the entity as ``[start, end, label]``: offsets outside
 the text, a start or end between two letters or digits of a word (the word is named; most likely an
-off-by-one) or on whitespace, overlapping entities, a label that is not a non-empty string without
-whitespace. A boundary next to punctuation inside a word is fine: the word is cut there
+off-by-one) or on whitespace, overlapping entities, a label that is not a non-empty string. A label
+with white space (Label Studio's "Titre 2") becomes the tag type ``Titre%202``
+(:func:`nerkit.schemes.tag_safe_type`, noted in the report) and is written back as it was. A boundary next to punctuation inside a word is fine: the word is cut there
 (:func:`nerkit.words.cut_words`, "BRCA1|-associated"), exactly as the BRAT reader does, so BRAT converted
 to offsets reads back. Invalid JSON and a missing ``"text"`` are errors.
 
@@ -42,7 +43,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 from ..corpus import Offset, Sentence
 from ..errors import NerDataError
 from ..files import atomic_write, read_text
-from ..schemes import IOB2, get_spans
+from ..schemes import IOB2, get_spans, original_type, tag_safe_type
 from ..words import SPACE_CHARS, Word, cut_words, split_sentences, split_words
 from .json_records import json_records
 
@@ -228,8 +229,8 @@ def _entity(raw: Any, text: str, fail) -> CharEntity:
         raise fail(f"entity {shown}: start and end must be integers")
     if not isinstance(label, str):
         raise fail(f"entity {shown}: the label is not a string")
-    if not label or any(character in SPACE_CHARS for character in label):
-        raise fail(f"entity {shown}: the label is empty or contains whitespace")
+    if not label.strip():
+        raise fail(f"entity {shown}: the label is empty")
     if not 0 <= start <= len(text) or not 0 <= end <= len(text):
         raise fail(f"entity {shown} is outside the text (length {len(text)})")
     if start >= end:
@@ -259,6 +260,16 @@ def _check_on_words(entity: CharEntity, words: Sequence[Word], starts: Sequence[
             )
 
 
+def _tag_safe(label: str, options) -> str:
+    """The label as a tag type (:func:`nerkit.schemes.tag_safe_type`), each label mapped noted once."""
+    safe = tag_safe_type(label)
+    if safe != label:
+        note = f"label {label!r} is the tag type {safe!r} (written back as {label!r} to offsets and the tools' formats)"
+        if note not in options.report.notes:
+            options.report.note(note, kind="labels mapped")
+    return safe
+
+
 def entity_sentences(
     text: str,
     raw_entities: Sequence[Any],
@@ -280,6 +291,7 @@ def entity_sentences(
     for previous, current in zip(entities, entities[1:]):
         if current[0] < previous[1]:
             raise fail(f"entity {_show(*current)} overlaps entity {_show(*previous)}")
+    entities = [(start, end, _tag_safe(label, options)) for start, end, label in entities]
     if words is None:
         words = cut_words(split_words(text), [offset for start, end, _ in entities for offset in (start, end)])
     starts = [start for _, start, _ in words]
@@ -322,14 +334,16 @@ def read(path: Path, options) -> Iterator[Sentence]:
 def entity_documents(sentences: Sequence[Sentence]) -> Iterator[Tuple[Optional[str], str, List[CharEntity], List[List[Offset]]]]:
     """``(document id, text, entities, each sentence's word offsets)`` per document, for every offsets writer.
 
-    The id is None when the document had none (or reading made one up).
+    The id is None when the document had none (or reading made one up). Labels are as the tools hold them
+    (:func:`nerkit.schemes.original_type`: ``Titre%202`` -> ``Titre 2``).
     """
     for group in group_documents(sentences):
         text, offsets, _ = document_text(group)
         document_id = group[0].document_id
         if group[0].extra.get("generated_id"):
             document_id = None
-        yield document_id, text, document_entities(group, offsets), offsets
+        entities = [(start, end, original_type(label)) for start, end, label in document_entities(group, offsets)]
+        yield document_id, text, entities, offsets
 
 
 def write_json_lines(records: Iterable[Dict[str, Any]], path: Path, options) -> None:
