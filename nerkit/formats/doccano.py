@@ -68,9 +68,11 @@ def read(path: Path, options) -> Iterator[Sentence]:
 
 def write(sentences: List[Sentence], path: Path, options) -> None:
     """One doccano line ``{"id", "text", "label"}`` per document (ids reading made up are left out)."""
-    records = []
-    for document_id, text, entities, _ in entity_documents(sentences):
-        record = {} if document_id is None else {"id": document_id}
-        record.update(text=text, label=[[start, end, label] for start, end, label in entities])
-        records.append(record)
-    write_json_lines(records, path, options)
+    write_json_lines((document_record(*document[:3]) for document in entity_documents(sentences)), path, options)
+
+
+def document_record(document_id, text: str, entities) -> dict:
+    """One doccano line; also ``predict_ner.py --format doccano``'s pre-annotations."""
+    record = {} if document_id is None else {"id": document_id}
+    record.update(text=text, label=[[start, end, label] for start, end, label in entities])
+    return record

@@ -176,12 +176,14 @@ def regions(text: str, entities, unit: str = "codepoints", prefix: str = "r") ->
 
 def write(sentences: List[Sentence], path: Path, options) -> None:
     """A JSON list of Label Studio tasks, one per document, its entities as one annotation."""
+    unit = "utf16" if options.offset_unit == "utf16" else "codepoints"
     tasks = []
     for document_id, text, entities, _ in entity_documents(sentences):
-        data: Dict[str, Any] = {"text": text}
-        if document_id is not None:
-            data["document_id"] = document_id
-        unit = "utf16" if options.offset_unit == "utf16" else "codepoints"
-        tasks.append({"data": data, "annotations": [{"result": regions(text, entities, unit)}]})
+        tasks.append({"data": task_data(document_id, text), "annotations": [{"result": regions(text, entities, unit)}]})
     with atomic_write(path, encoding=options.encoding) as stream:  # one task a line, still one JSON list
         stream.write("[\n" + ",\n".join(json.dumps(task, ensure_ascii=False) for task in tasks) + "\n]\n")
+
+
+def task_data(document_id, text: str) -> Dict[str, Any]:
+    """A task's ``data``: the text, and our document id when there is one."""
+    return {"text": text} if document_id is None else {"text": text, "document_id": document_id}

@@ -84,7 +84,8 @@ def read(path: Path, options) -> Iterator[Sentence]:
         yield from _document(path, line, record, options)
 
 
-def _record(document_id, text: str, entities, offsets) -> Dict[str, Any]:
+def document_record(document_id, text: str, entities, offsets) -> Dict[str, Any]:
+    """One Prodigy line (``offsets``: each sentence's word spans); also ``predict_ner.py --format prodigy``'s."""
     words = [span for sentence in offsets for span in sentence]
     tokens = [
         {"text": text[start:end], "start": start, "end": end, "id": index, "ws": text[end:end + 1].isspace()}
@@ -104,4 +105,4 @@ def _record(document_id, text: str, entities, offsets) -> Dict[str, Any]:
 
 def write(sentences: List[Sentence], path: Path, options) -> None:
     """One Prodigy line per document: ``text``, ``tokens``, ``spans``, ``answer``, ``meta.id``."""
-    write_json_lines((_record(*document) for document in entity_documents(sentences)), path, options)
+    write_json_lines((document_record(*document) for document in entity_documents(sentences)), path, options)
