@@ -11,6 +11,7 @@ import pytest
 from nerkit.errors import NerDataError
 from nerkit.formats import FormatOptions, guess_format, read_sentences, write_sentences
 from nerkit.formats.labelstudio import utf16_positions
+from nerkit.schemes import get_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 EMOJI_TEXT = "😀 Ada met Bob 👍 in Paris."  # two astral characters: UTF-16 offsets drift by one after each
@@ -238,3 +239,28 @@ def test_labels_with_spaces_are_mapped_reversibly(tmp_path):
     assert [r["value"]["labels"] for r in written] == [["Titre 2"], ["Titre%202"]]
     assert json.loads((tmp_path / "back.doccano.jsonl").read_text(encoding="utf-8"))["label"] == [[0, 8, "Titre 2"], [12, 22, "Titre%202"]]
     assert read_sentences(tmp_path / "back.spacy.jsonl")[0].ner_tags == sentences[0].ner_tags
+
+
+def character_entities(sentences):
+    """(document, entity text, label) of every entity, its text cut from the document text when there is one."""
+    found = []
+    for s in sentences:
+        for label, first, end in get_spans(s.ner_tags):
+            text = s.text[s.offsets[first][0]:s.offsets[end - 1][1]] if s.text is not None else " ".join(s.tokens[first:end])
+            found.append((s.document_id, text, label))
+    return found
+
+
+@pytest.mark.parametrize("corpus", ["conll2003/eng.testa", "ncbi_disease_brat/test"])
+def test_real_corpora_round_trip_through_each_tool(shared_data, tmp_path, corpus):
+    """CoNLL-2003 eng.testa and NCBI-disease (BRAT) -> each tool's format -> back: every character of every word and
+    every entity (document, text, label) kept; Prodigy, which holds the words, keeps every word as it was."""
+    source = read_sentences(shared_data / corpus)
+    characters = "".join(t for s in source for t in s.tokens)
+    for fmt, name in (("labelstudio", "x.labelstudio.json"), ("doccano", "x.doccano.jsonl"), ("prodigy", "x.prodigy.jsonl")):
+        write_sentences(source, tmp_path / name, fmt)
+        back = read_sentences(tmp_path / name)
+        assert "".join(t for s in back for t in s.tokens) == characters, fmt
+        assert character_entities(back) == character_entities(source), fmt
+        if fmt == "prodigy" or corpus.startswith("ncbi"):
+            assert [t for s in back for t in s.tokens] == [t for s in source for t in s.tokens], fmt
