@@ -264,3 +264,13 @@ def test_real_corpora_round_trip_through_each_tool(shared_data, tmp_path, corpus
         assert character_entities(back) == character_entities(source), fmt
         if fmt == "prodigy" or corpus.startswith("ncbi"):
             assert [t for s in back for t in s.tokens] == [t for s in source for t in s.tokens], fmt
+
+
+def test_labelstudio_export_with_predictions_by_id_says_so(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([{"id": 1, "data": {"text": "Ada"}, "annotations": [], "predictions": [3]},
+                                ls_task("Bob", [region(0, 3, "PER")], task_id=2, predictions=[{"result": [region(0, 3, "ORG")]}])]),
+                    encoding="utf-8")
+    options = FormatOptions(annotation="predictions")
+    assert [s.ner_tags for s in read_sentences(path, "labelstudio", options)] == [["B-ORG"]]
+    assert options.report.counts["tasks without annotation"] == 1 and "predictions by id only" in options.report.notes[0]

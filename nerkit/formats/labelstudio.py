@@ -131,7 +131,9 @@ def _task(path: Path, line: int, task: Any, options) -> List[Sentence]:
     where = f"{path}:{line}: {label}"
     chosen = _choose(task, options.annotation)
     if chosen is None:
-        options.report.note(f"{where}: no annotation to read ({options.annotation}); skipped", kind="tasks without annotation")
+        by_id = options.annotation == "predictions" and any(isinstance(p, int) for p in task.get("predictions") or [])
+        why = " (the JSON export lists predictions by id only: read the tasks from the API)" if by_id else ""
+        options.report.note(f"{where}: no annotation to read ({options.annotation}){why}; skipped", kind="tasks without annotation")
         return []
     results = chosen.get("result") or []
     if not isinstance(results, list):
