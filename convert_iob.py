@@ -112,8 +112,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--annotation", default="latest",
                         help="labelstudio: which annotation of a task: latest (not cancelled), first, an annotation id, or predictions")
     parser.add_argument("--offset_unit", choices=("auto", "codepoints", "utf16"), default="auto",
-                        help="labelstudio: what offsets count (auto: code points, as Label Studio stores them, unless the "
-                        "region texts say UTF-16 code units, as old versions wrote); utf16 also when writing")
+                        help="labelstudio, doccano: what offsets count (auto: code points unless the region texts (Label "
+                        "Studio) or the words (doccano) say UTF-16 code units); utf16 also when writing")
     parser.add_argument("--text_column_name", help="json/csv: the field of the words; labelstudio: the data field of the text (default: found from the content)")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     args = parser.parse_args(argv)

@@ -112,8 +112,8 @@ class DataTrainingArguments:
     )
     offset_unit: str = field(
         default="auto",
-        metadata={"help": "Label Studio exports: what offsets count: codepoints (what Label Studio stores), utf16 (old "
-                  "versions), or auto (code points unless the region texts say UTF-16)."},
+        metadata={"help": "Label Studio and doccano exports: what offsets count: codepoints (what Label Studio stores), "
+                  "utf16 (doccano, old Label Studio), or auto (code points unless the region texts or words say UTF-16)."},
     )
     encoding: str = field(default="utf-8", metadata={"help": "Encoding of the data files."})
     token_column: int = field(default=0, metadata={"help": "CoNLL files: column of the words."})

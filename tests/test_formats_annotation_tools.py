@@ -274,3 +274,23 @@ def test_labelstudio_export_with_predictions_by_id_says_so(tmp_path):
     options = FormatOptions(annotation="predictions")
     assert [s.ner_tags for s in read_sentences(path, "labelstudio", options)] == [["B-ORG"]]
     assert options.report.counts["tasks without annotation"] == 1 and "predictions by id only" in options.report.notes[0]
+
+
+def test_doccano_astral_characters_code_points_and_utf16(tmp_path):
+    """doccano's browser counts UTF-16 code units (doccano #2290), Python code points: both read, and written."""
+    ada, paris = EMOJI_TEXT.index("Ada"), EMOJI_TEXT.index("Paris")
+    units = utf16_positions(EMOJI_TEXT)
+    expected = [("d", "Ada", "B-PER"), ("d", "Paris", "B-LOC")]
+    as_code_points = [[ada, ada + 3, "PER"], [paris, paris + 5, "LOC"]]
+    as_utf16 = [[units[ada], units[ada + 3], "PER"], [units[paris], units[paris + 5], "LOC"]]
+    for name, label, unit, converted in (("cp", as_code_points, "auto", 0), ("u16", as_utf16, "auto", 1), ("u16b", as_utf16, "utf16", 0)):
+        path = write_lines(tmp_path / f"{name}.jsonl", [{"id": "d", "text": EMOJI_TEXT, "label": label}])
+        options = FormatOptions(offset_unit=unit)
+        assert entities(read_sentences(path, "doccano", options)) == expected, name
+        assert options.report.counts["UTF-16 offsets converted"] == converted, name
+    with pytest.raises(NerDataError, match="u16c.jsonl:1: entity"):  # forced code points: UTF-16 offsets miss the words
+        read_sentences(write_lines(tmp_path / "u16c.jsonl", [{"id": "d", "text": EMOJI_TEXT, "label": as_utf16}]), "doccano",
+                       FormatOptions(offset_unit="codepoints"))
+    sentences = read_sentences(tmp_path / "cp.jsonl", "doccano")
+    write_sentences(sentences, tmp_path / "out.jsonl", "doccano", FormatOptions(offset_unit="utf16"))
+    assert json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))["label"] == as_utf16

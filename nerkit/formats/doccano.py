@@ -7,7 +7,12 @@
 
 Both shapes doccano exports are read: ``label`` as ``[start, end, label]`` lists (the sequence-labelling
 project), and ``entities`` as ``{start_offset, end_offset, label}`` objects (the project with relations;
-``relations`` are ignored). Offsets count characters (Python's code points, as doccano's server stores them).
+``relations`` are ignored). doccano counts offsets as its browser does, in UTF-16 code units (an emoji counts
+2; doccano issue #2290), while files made in Python count code points (an emoji counts 1); they differ only
+after an astral character. ``options.offset_unit``: ``auto`` (default) reads code points and, for a text with
+astral characters whose entities do not fit the words that way, UTF-16 (counted in the read report, kind
+``"UTF-16 offsets converted"``); ``codepoints`` / ``utf16`` force one, and ``utf16`` also writes them.
+doccano's "count grapheme clusters as one character" project setting is not read.
 Other fields are ignored; ``id`` becomes the document id (else ``line-<n>``). The text is split into words
 and sentences as for the offsets format (:func:`nerkit.formats.offsets.entity_sentences`), with the same
 checks and errors (offsets past the text, overlapping spans, a boundary inside a word, a missing ``text``).
@@ -26,6 +31,7 @@ from ..corpus import Sentence
 from ..errors import NerDataError
 from ..files import read_text
 from .json_records import json_records
+from .labelstudio import utf16_positions, utf16_to_code_points
 from .offsets import entity_documents, entity_sentences, write_json_lines
 
 
@@ -57,7 +63,22 @@ def _document(path: Path, line: int, record: Any, options) -> List[Sentence]:
         raise fail('missing "text"' if text is None else '"text" is not a string')
     document_id = record.get("id")
     document_id = None if document_id is None or isinstance(document_id, (bool, dict, list)) else str(document_id)
-    return entity_sentences(text, _entities(record, fail), document_id, fail, f"{path}:{line}", options, line=line)
+    entities, where = _entities(record, fail), f"{path}:{line}"
+    astral = any(ord(character) > 0xFFFF for character in text)
+    if astral and options.offset_unit == "utf16":
+        entities = utf16_to_code_points(text, entities)
+    elif astral and options.offset_unit == "auto" and entities:
+        try:
+            return entity_sentences(text, entities, document_id, fail, where, options, line=line)
+        except NerDataError as as_code_points:
+            try:
+                sentences = entity_sentences(text, utf16_to_code_points(text, entities), document_id, fail, where, options, line=line)
+            except NerDataError:
+                raise as_code_points from None
+            options.report.note(f"{where}: entities fit the words as UTF-16 offsets; converted to code points",
+                                kind="UTF-16 offsets converted")
+            return sentences
+    return entity_sentences(text, entities, document_id, fail, where, options, line=line)
 
 
 def read(path: Path, options) -> Iterator[Sentence]:
@@ -68,11 +89,15 @@ def read(path: Path, options) -> Iterator[Sentence]:
 
 def write(sentences: List[Sentence], path: Path, options) -> None:
     """One doccano line ``{"id", "text", "label"}`` per document (ids reading made up are left out)."""
-    write_json_lines((document_record(*document[:3]) for document in entity_documents(sentences)), path, options)
+    records = (document_record(*document[:3], unit=options.offset_unit) for document in entity_documents(sentences))
+    write_json_lines(records, path, options)
 
 
-def document_record(document_id, text: str, entities) -> dict:
-    """One doccano line; also ``predict_ner.py --format doccano``'s pre-annotations."""
+def document_record(document_id, text: str, entities, unit: str = "codepoints") -> dict:
+    """One doccano line (offsets in UTF-16 code units with ``unit="utf16"``); also ``predict_ner.py --format
+    doccano``'s pre-annotations."""
+    positions = utf16_positions(text) if unit == "utf16" else None
     record = {} if document_id is None else {"id": document_id}
-    record.update(text=text, label=[[start, end, label] for start, end, label in entities])
+    label = [[start, end, label] if positions is None else [positions[start], positions[end], label] for start, end, label in entities]
+    record.update(text=text, label=label)
     return record

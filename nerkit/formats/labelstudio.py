@@ -105,8 +105,7 @@ def _in_code_points(text: str, regions: List[Tuple[Any, Any, Any, Any]], unit: s
     entities = [[start, end, label] for start, end, label, _ in regions]
     if unit == "codepoints" or all(ord(character) <= 0xFFFF for character in text):
         return entities
-    positions = utf16_positions(text)
-    index = {position: number for number, position in enumerate(positions)}
+    index = {position: number for number, position in enumerate(utf16_positions(text))}
     if unit == "auto":
         def matches(start, end, shown):
             return shown is None or text[start:end] == shown
@@ -116,6 +115,17 @@ def _in_code_points(text: str, regions: List[Tuple[Any, Any, Any, Any]], unit: s
         if fits_code_points or not fits_utf16:
             return entities
         options.report.note(f"{where}: region texts match UTF-16 offsets; converted to code points", kind="UTF-16 offsets converted")
+    return utf16_to_code_points(text, entities)
+
+
+def utf16_to_code_points(text: str, entities: Sequence[Sequence[Any]]) -> List[list]:
+    """``[start, end, label]`` entities counted in UTF-16 code units, counted in code points (an offset inside a
+    surrogate pair, or past the text, is kept as it was for the checks to report).
+
+    >>> utf16_to_code_points("😀 Ada", [[3, 6, "PER"]])
+    [[2, 5, 'PER']]
+    """
+    index = {position: number for number, position in enumerate(utf16_positions(text))}
     return [[index.get(start, start), index.get(end, end), label] for start, end, label in entities]
 
 
