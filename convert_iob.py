@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Convert NER data between file formats and tagging schemes, repair invalid tag sequences, count things.
 
-Formats: conll, text_labels, json, csv, offsets, brat (see ``nerkit.formats``). Schemes: IOB1, IOB2, BIOES.
+Formats: conll, text_labels, json, csv, offsets, brat, labelstudio, doccano, prodigy (see ``nerkit.formats``). Schemes: IOB1, IOB2, BIOES.
 
 Examples::
 
@@ -18,7 +18,8 @@ Behaviour:
 
 - Input format: ``--input_format``, else guessed from the path (``nerkit.formats.guess_format``). Output
   format: ``--output_format``, else from the extension (``nerkit.formats.SUFFIX_FORMATS``): ``.conll .txt
-  .iob .bio .bioes .iobes`` -> conll, ``.spacy.jsonl`` -> offsets, ``.jsonl .json .ndjson`` -> json, ``.csv
+  .iob .bio .bioes .iobes`` -> conll, ``.spacy.jsonl`` -> offsets, ``.labelstudio.json`` / ``.doccano.jsonl`` /
+  ``.prodigy.jsonl`` -> those tools' formats, ``.jsonl .json .ndjson`` -> json, ``.csv
   .tsv`` -> csv; a name without one of these (or an existing folder) needs ``--output_format``. BRAT output
   is a folder.
 - Folder mode: when ``--input`` is a folder of train / validation / test splits
@@ -81,13 +82,16 @@ SPLIT_FILES = {
     "offsets": "{}.spacy.jsonl",
     "brat": "{}",
     "text_labels": "text_{}.txt",
+    "labelstudio": "{}.labelstudio.json",
+    "doccano": "{}.doccano.jsonl",
+    "prodigy": "{}.prodigy.jsonl",
 }
 MAX_NOTES_SHOWN = 5
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Convert NER data between formats (conll, text_labels, json, csv, offsets, brat) and tagging schemes (IOB1, IOB2, BIOES).",
+        description="Convert NER data between formats (conll, text_labels, json, csv, offsets, brat, labelstudio, doccano, prodigy) and tagging schemes (IOB1, IOB2, BIOES).",
         epilog="Exit status 2 and one 'error: FILE:LINE: problem' line on stderr for any problem with the input or the arguments.",
     )
     parser.add_argument("--input", required=True, help="input file, or folder (BRAT folder, or train/dev/test splits)")
@@ -105,6 +109,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--token_column", type=int, default=0, help="conll: column of the word (default 0)")
     parser.add_argument("--tag_column", type=int, default=-1, help="conll: column of the tag (default -1, the last)")
     parser.add_argument("--label_list", help="comma-separated label names for integer tags in json/csv input (id order)")
+    parser.add_argument("--annotation", default="latest",
+                        help="labelstudio: which annotation of a task: latest (not cancelled), first, an annotation id, or predictions")
+    parser.add_argument("--offset_unit", choices=("auto", "codepoints", "utf16"), default="auto",
+                        help="labelstudio, doccano: what offsets count (auto: code points unless the region texts (Label "
+                        "Studio) or the words (doccano) say UTF-16 code units); utf16 also when writing")
+    parser.add_argument("--text_column_name", help="json/csv: the field of the words; labelstudio: the data field of the text (default: found from the content)")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     args = parser.parse_args(argv)
     if args.tokenizer:
@@ -209,6 +219,9 @@ def read_split(path: Path, args: argparse.Namespace, report: ReadReport) -> Tupl
         tag_column=args.tag_column,
         label_list=label_list,
         plain_labels=args.input_scheme == "none",
+        tokens_field=args.text_column_name,
+        annotation=args.annotation,
+        offset_unit=args.offset_unit,
         report=report,
     )
     return input_format, read_sentences(path, input_format, options)
@@ -307,7 +320,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     }
 
     # 6. Write: all outputs staged, then moved into place together.
-    write_options = FormatOptions(report=report, plain_labels=output_scheme is PLAIN)
+    write_options = FormatOptions(report=report, plain_labels=output_scheme is PLAIN, offset_unit=args.offset_unit)
     root = output_path if folder_mode else output_path.parent
     with Staging(root) as staging:
         try:

@@ -27,7 +27,12 @@ Output (``--format``): ``jsonl`` (default) has one object per document::
 entity's text. ``score`` is the mean, over the entity's words, of the probability of each word's predicted
 tag. ``conll`` writes ``word tag`` lines (``word gold tag`` for word-level input with tags); ``inline`` writes
 the text with ``[TAG]`` after each word not tagged ``O`` (NeMo style), spacing kept; ``html`` writes one
-self-contained page with the entities highlighted on the text (a colour per type, the score on hover).
+self-contained page with the entities highlighted on the text (a colour per type, the score on hover);
+``labelstudio``, ``doccano`` and ``prodigy`` write pre-annotations those tools import (``nerkit.inference.writing``): Label
+Studio tasks with the entities as ``predictions`` (``model_version``, a ``score`` per region and per task),
+doccano lines, Prodigy lines (no ``answer`` yet, the document's score in ``meta``). ``--sort uncertainty``
+writes the least certain documents first: a document's score is the lowest probability of any word's
+predicted tag (``least_confidence``).
 
 Tags are in the model's scheme (IOB2 for models trained here), or in the input's scheme for word-level
 input with tags (as ``run_ner.py`` writes predictions), or in ``--scheme``; either way they are the valid
@@ -50,6 +55,7 @@ from nerkit.arguments import ModelArguments
 from nerkit.errors import NerDataError, SetupError, exit_on_user_error
 from nerkit.files import atomic_write
 from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
+from nerkit.inference.writing import least_confidence
 from nerkit.modeling import has_plain_labels
 from nerkit.reports.errors import sentence_errors, write_errors
 from nerkit.schemes import PLAIN
@@ -65,7 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="Trained model folder (a training run's output_dir) or hub id.")
     parser.add_argument("--input", required=True, help="Input file or folder, or - for stdin.")
     parser.add_argument("--output", required=True, help="Output file, or - for stdout.")
-    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="jsonl", help="Output format.")
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="jsonl",
+                        help="Output format; labelstudio, doccano, prodigy: pre-annotations those tools import.")
+    parser.add_argument("--sort", choices=("input", "uncertainty"), default="input",
+                        help="Order of the documents written: as read, or the least certain first (the lowest "
+                             "probability of any word's predicted tag), to correct those first.")
+    parser.add_argument("--model_version", help="labelstudio: the predictions' model_version (default: the model folder's name).")
     parser.add_argument("--input_format", choices=INPUT_FORMATS, default="auto",
                         help="text: one document per line; jsonl: objects with a 'text' field; or a word-level "
                              "data format. auto: guessed from the name and content.")
@@ -201,9 +212,11 @@ def main(argv=None) -> int:
                 + (f" ({str(tagger.dtype).replace('torch.', '')} autocast)" if tagger.dtype is not None else ""))
 
     predictions = tagger.predict(loaded.documents, output_scheme=scheme, progress=not args.quiet)
+    if args.sort == "uncertainty":
+        predictions = sorted(predictions, key=least_confidence)
     entity_count, shown, errors = 0, [], []
     with open_output(args.output) as stream:
-        writer = PredictionWriter(stream, args.format)
+        writer = PredictionWriter(stream, args.format, model_version=args.model_version or Path(args.model).name)
         for prediction in predictions:
             writer.write(prediction)
             if args.errors is not None:

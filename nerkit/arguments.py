@@ -102,7 +102,18 @@ class DataTrainingArguments:
     )
     # --- beyond upstream ---
     input_format: Optional[str] = field(
-        default=None, metadata={"help": "conll, text_labels, json, csv, offsets or brat (default: guessed)."}
+        default=None,
+        metadata={"help": "conll, text_labels, json, csv, offsets, brat, labelstudio, doccano or prodigy (default: guessed)."},
+    )
+    annotation: str = field(
+        default="latest",
+        metadata={"help": "Label Studio exports: which annotation of a task: latest (not cancelled), first, an annotation id, "
+                  "or predictions."},
+    )
+    offset_unit: str = field(
+        default="auto",
+        metadata={"help": "Label Studio and doccano exports: what offsets count: codepoints (what Label Studio stores), "
+                  "utf16 (doccano, old Label Studio), or auto (code points unless the region texts or words say UTF-16)."},
     )
     encoding: str = field(default="utf-8", metadata={"help": "Encoding of the data files."})
     token_column: int = field(default=0, metadata={"help": "CoNLL files: column of the words."})

@@ -85,6 +85,8 @@ def format_options(data_args, report: Optional[ReadReport] = None) -> FormatOpti
         tags_field=data_args.label_column_name,
         label_list=data_args.label_list.split(",") if data_args.label_list else None,
         plain_labels=getattr(data_args, "plain_labels", False),
+        annotation=getattr(data_args, "annotation", "latest"),
+        offset_unit=getattr(data_args, "offset_unit", "auto"),
         report=report or ReadReport(),
     )
 

@@ -5,35 +5,110 @@
   file and line.
 - :func:`atomic_write` writes to a temporary file beside the target and renames it at the end, so an
   interrupted run leaves the old file or the new one, never half of one.
+- Compressed files (gzip, bzip2, xz, Zstandard) are decompressed on reading, recognised by their first bytes
+  whatever their name (:func:`read_bytes`, :func:`read_head`); :func:`without_compression` drops the
+  suffix (``train.conll.gz`` -> ``train.conll``) so that the rest of the name can tell the format.
 - :func:`safe_join` keeps paths named inside data files (BRAT, dataset folders) inside their folder.
 """
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import errno
+import gzip
+import lzma
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator, List, Union
+from typing import BinaryIO, Iterator, List, Optional, Union
 
 from .errors import NerDataError
 
 PathLike = Union[str, os.PathLike]
 
 
-def read_text(path: PathLike, encoding: str = "utf-8") -> str:
-    """The whole file as text with ``\\n`` line ends and no BOM; a clear error for bad bytes."""
+def _zstd_reader(raw: BinaryIO) -> BinaryIO:
+    import zstandard  # imported only for a .zst file
+
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+
+
+# name, first bytes, file suffix, and how to read a decompressed stream from the raw one
+COMPRESSIONS = (
+    ("gzip", b"\x1f\x8b", ".gz", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    ("bzip2", b"BZh", ".bz2", lambda raw: bz2.BZ2File(raw, "rb")),
+    ("xz", b"\xfd7zXZ\x00", ".xz", lambda raw: lzma.LZMAFile(raw, "rb")),
+    ("zstd", b"\x28\xb5\x2f\xfd", ".zst", _zstd_reader),
+)
+
+
+def without_compression(name: str) -> str:
+    """A file name without a compression suffix.
+
+    >>> without_compression("train.CONLL.gz"), without_compression("a.jsonl.zst"), without_compression("eng.testa")
+    ('train.CONLL', 'a.jsonl', 'eng.testa')
+    """
+    for _, _, suffix, _ in COMPRESSIONS:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _compression(head: bytes):
+    """The entry of :data:`COMPRESSIONS` whose magic bytes ``head`` starts with (bzip2: and a block size digit)."""
+    for compression in COMPRESSIONS:
+        if head.startswith(compression[1]) and (compression[0] != "bzip2" or head[3:4].isdigit()):
+            return compression
+    return None
+
+
+@contextlib.contextmanager
+def _open_bytes(path: PathLike) -> Iterator[BinaryIO]:
+    """The file's bytes as a stream, decompressed when its first bytes say it is compressed."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        raw = open(path, "rb")
     except FileNotFoundError:
         raise NerDataError("file not found", path=str(path)) from None
     except IsADirectoryError:
         raise NerDataError("is a folder, expected a file", path=str(path)) from None
     except PermissionError:
         raise NerDataError("permission denied", path=str(path)) from None
-    return decode_text(data, encoding, str(path))
+    with raw:
+        compression = _compression(raw.read(8))
+        raw.seek(0)
+        if compression is None:
+            yield raw
+            return
+        try:
+            yield compression[3](raw)
+        except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
+            raise NerDataError(f"cannot decompress ({compression[0]}): {error}", path=str(path)) from None
+        except Exception as error:  # zstandard.ZstdError, not importable before it is needed
+            if type(error).__name__ != "ZstdError":
+                raise
+            raise NerDataError(f"cannot decompress ({compression[0]}): {error}", path=str(path)) from None
+
+
+def read_bytes(path: PathLike) -> bytes:
+    """All the bytes of a file, decompressed when it is gzip, bzip2, xz or Zstandard (by its first bytes)."""
+    with _open_bytes(path) as stream:
+        return stream.read()
+
+
+def read_head(path: PathLike, size: int) -> Optional[bytes]:
+    """The first ``size`` bytes of a file, decompressed; None when it cannot be read."""
+    try:
+        with _open_bytes(path) as stream:
+            return stream.read(size)
+    except (NerDataError, OSError):
+        return None
+
+
+def read_text(path: PathLike, encoding: str = "utf-8") -> str:
+    """The whole file (decompressed) as text with ``\\n`` line ends and no BOM; a clear error for bad bytes."""
+    return decode_text(read_bytes(path), encoding, str(path))
 
 
 def decode_text(data: bytes, encoding: str = "utf-8", source: str = "<stdin>", stream: bool = False) -> str:

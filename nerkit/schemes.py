@@ -23,6 +23,8 @@ and decodes without changing a label:
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -42,6 +44,28 @@ def split_tag(tag: str) -> Tuple[str, Optional[str]]:
     if len(tag) > 2 and tag[1] == "-" and tag[0] in PREFIXES and tag[2:].strip() == tag[2:]:
         return tag[0], tag[2:]
     raise ValueError(f"{tag!r} is not a tag (expected O or B-/I-/E-/S- followed by a type)")
+
+
+_UNSAFE_IN_TAGS = re.compile(r"[%\s]")
+
+
+def tag_safe_type(label: str) -> str:
+    """An entity label as a type a tag can hold: white space (and ``%`` itself) percent-encoded, so that
+    ``Titre 2`` is the tag ``B-Titre%202`` in every format and model, and no two labels become one type.
+
+    >>> tag_safe_type("Titre 2"), tag_safe_type("100% sure"), tag_safe_type("PER")
+    ('Titre%202', '100%25%20sure', 'PER')
+    """
+    return _UNSAFE_IN_TAGS.sub(lambda match: "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8")), label)
+
+
+def original_type(entity_type: str) -> str:
+    """The label :func:`tag_safe_type` encoded, for formats that can hold it (Label Studio, doccano, ...).
+
+    >>> original_type("Titre%202"), original_type("100%25%20sure"), original_type(tag_safe_type("a\u3000b")) == "a\u3000b"
+    ('Titre 2', '100% sure', True)
+    """
+    return urllib.parse.unquote(entity_type) if "%" in entity_type else entity_type
 
 
 def is_tag(tag: str) -> bool:

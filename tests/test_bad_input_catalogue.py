@@ -25,6 +25,7 @@ tagger with a slow, Python-only tokenizer).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -205,6 +206,41 @@ CASES: List[Case] = [
     Case("overlapping offset entities", "convert_iob.py", ["--input", "{data}/in.spacy.jsonl", "--output", "{out}/out.conll"],
          {"data/in.spacy.jsonl": '{"text": "Ada Lovelace wrote", "entities": [[0, 12, "PER"], [4, 12, "PER"]]}\n'},
          ["{data}/in.spacy.jsonl:1:", '[4, 12, "PER"] overlaps entity [0, 12, "PER"]']),
+    # annotation-tool exports (issue 19): one line naming the file, the task or line, and the problem
+    Case("Label Studio offsets past the text", "convert_iob.py", ["--input", "{data}/export.json", "--output", "{out}/out.conll"],
+         {"data/export.json": json.dumps([{"id": 4, "data": {"text": "Ada met Bob"}, "annotations": [{"result": [
+             {"type": "labels", "to_name": "text", "value": {"start": 8, "end": 14, "labels": ["PER"]}}]}]}])},
+         ["{data}/export.json:1: task 4: entity [8, 14, \"PER\"] is outside the text (length 11)"]),
+    Case("Label Studio overlapping regions", "convert_iob.py", ["--input", "{data}/export.json", "--output", "{out}/out.conll"],
+         {"data/export.json": '[\n' + json.dumps({"id": 5, "data": {"text": "Ada Lovelace met Bob"}, "annotations": [{"result": [
+             {"type": "labels", "to_name": "text", "value": {"start": s, "end": e, "labels": ["PER"]}} for s, e in ((0, 12), (4, 12))]}]})
+          + '\n]\n'},
+         ["{data}/export.json:2: task 5: entity [4, 12, \"PER\"] overlaps entity [0, 12, \"PER\"]"]),
+    Case("Label Studio task without its text field", "convert_iob.py", ["--input", "{data}/export.json", "--output", "{out}/out.conll"],
+         {"data/export.json": json.dumps([{"id": 6, "data": {"title": 3, "n": 1}, "annotations": [{"result": []}]}])},
+         ["{data}/export.json:1: task 6: missing text field"]),
+    Case("Label Studio result without labels", "convert_iob.py", ["--input", "{data}/export.json", "--output", "{out}/out.conll"],
+         {"data/export.json": json.dumps([{"id": 7, "data": {"text": "Ada"}, "annotations": [{"result": [
+             {"id": "r1", "type": "labels", "to_name": "text", "value": {"start": 0, "end": 3}}]}]}])},
+         ["{data}/export.json:1: task 7: result r1 has no labels"]),
+    Case("doccano offsets past the text", "convert_iob.py", ["--input", "{data}/doccano.jsonl", "--output", "{out}/out.conll"],
+         {"data/doccano.jsonl": '{"text": "Ada", "label": [[0, 3, "PER"]]}\n{"text": "Bob", "label": [[0, 9, "PER"]]}\n'},
+         ["{data}/doccano.jsonl:2:", '[0, 9, "PER"] is outside the text (length 3)']),
+    Case("doccano record without text", "convert_iob.py", ["--input", "{data}/doccano.jsonl", "--output", "{out}/out.conll"],
+         {"data/doccano.jsonl": '{"text": "Ada", "label": [[0, 3, "PER"]]}\n{"label": [[0, 3, "PER"]]}\n'},
+         ["{data}/doccano.jsonl:2:", 'missing "text"']),
+    Case("Prodigy overlapping spans", "convert_iob.py", ["--input", "{data}/prodigy.jsonl", "--output", "{out}/out.conll"],
+         {"data/prodigy.jsonl": json.dumps({"text": "Ada Lovelace met Bob", "spans": [
+             {"start": 0, "end": 12, "label": "PER"}, {"start": 4, "end": 16, "label": "PER"}], "answer": "accept"}) + "\n"},
+         ["{data}/prodigy.jsonl:1:", '[4, 16, "PER"] overlaps entity [0, 12, "PER"]']),
+    Case("truncated gzip file", "convert_iob.py", ["--input", "{data}/train.conll.gz", "--output", "{out}/out.jsonl"],
+         {"data/train.conll.gz": gzip.compress(b"Ada B-PER\nwrote O\n" * 100)[:40]},
+         ["{data}/train.conll.gz: cannot decompress (gzip)"]),
+    *for_training_scripts("Label Studio result without labels in the train file",
+                          ["--model_name_or_path", "{encoder}", "--train_file", "{data}/train.json", "--do_train", "--output_dir", "{out}"],
+                          files={"data/train.json": json.dumps([{"id": 8, "data": {"text": "Ada"}, "annotations": [{"result": [
+                              {"id": "r2", "type": "labels", "to_name": "text", "value": {"start": 0, "end": 3, "labels": []}}]}]}])},
+                          expect=["{data}/train.json:1: task 8: result r2 has no labels"]),
     Case("BRAT .ann without .txt", "convert_iob.py", ["--input", "{data}/brat", "--output", "{out}/out.conll"],
          {"data/brat/a.txt": "Ada wrote.\n", "data/brat/a.ann": "T1\tPER 0 3\tAda\n", "data/brat/b.ann": "T1\tPER 0 3\tBob\n"},
          ["{data}/brat/b.ann: ", "annotation file without its text file b.txt"]),

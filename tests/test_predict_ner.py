@@ -338,3 +338,35 @@ def test_a_closed_stdout_ends_quietly(tmp_path, model):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 141, result.stderr
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def test_pre_annotations_for_each_tool_read_back_and_sorted_by_uncertainty(tmp_path, model):
+    """predict_ner.py --format labelstudio|doccano|prodigy: what each tool imports, read back by our readers to the
+    same entities as the jsonl output; --sort uncertainty puts the lowest task score first."""
+    from nerkit.formats import FormatOptions
+
+    source = tmp_path / "input.txt"
+    source.write_text("\n".join(line for line in UNICODE_LINES if line.strip()) + "\nAnna Velk left Oakhallow.\n", encoding="utf-8")
+    assert predict(["--model", model, "--input", source, "--output", tmp_path / "out.jsonl", "--quiet"]) == 0
+    records = jsonl(tmp_path / "out.jsonl")
+    want = sorted((r["text"], e["start"], e["end"], e["label"]) for r in records for e in r["entities"])
+    assert want  # the random model predicts entities
+
+    def found(sentences):
+        return sorted((s.text, s.offsets[first][0], s.offsets[end - 1][1], label)
+                      for s in sentences for label, first, end in get_spans(s.ner_tags))
+
+    for fmt, name in (("labelstudio", "pre.json"), ("doccano", "pre.jsonl"), ("prodigy", "pre.prodigy.jsonl")):
+        out = tmp_path / name
+        argv = ["--model", model, "--input", source, "--output", out, "--format", fmt, "--sort", "uncertainty", "--quiet"]
+        assert predict(argv + ["--model_version", "tiny-1"]) == 0
+        options = FormatOptions(annotation="predictions") if fmt == "labelstudio" else FormatOptions()
+        assert found(read_sentences(out, fmt, options)) == want, fmt
+    tasks = json.loads((tmp_path / "pre.json").read_text(encoding="utf-8"))
+    scores = [task["predictions"][0]["score"] for task in tasks]
+    assert scores == sorted(scores) and len(set(scores)) > 1 and len(tasks) == len(records)
+    assert all(t["predictions"][0]["model_version"] == "tiny-1" for t in tasks)
+    regions = [r for t in tasks for r in t["predictions"][0]["result"]]
+    assert all(0 <= r["score"] <= 1 and r["type"] == "labels" for r in regions)
+    prodigy = jsonl(tmp_path / "pre.prodigy.jsonl")
+    assert [r["meta"]["score"] for r in prodigy] == scores and "answer" not in prodigy[0]

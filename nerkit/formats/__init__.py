@@ -13,6 +13,9 @@ json           JSON lines (or a JSON list) of ``tokens`` + ``ner_tags``     .jso
 csv            CSV with ``tokens`` and ``ner_tags`` columns                 .csv
 offsets        spaCy style: ``{"text", "entities": [[start, end, label]]}`` .spacy.jsonl / by content
 brat           folder of ``.txt`` + ``.ann`` standoff files                 a folder holding .ann
+labelstudio    Label Studio JSON export: tasks with ``data`` + ``annotations``  .labelstudio.json / by content
+doccano        doccano JSONL: ``{"text", "label": [[start, end, label]]}``   .doccano.jsonl / by content
+prodigy        Prodigy JSONL: ``{"text", "tokens", "spans", "answer"}``      .prodigy.jsonl / by content
 =============  ===========================================================  =======================
 """
 
@@ -26,8 +29,10 @@ from typing import Iterable, List, Optional, Sequence
 
 from ..corpus import Sentence
 from ..errors import NerDataError
+from ..files import without_compression
+from .json_records import sniff_json_format
 
-FORMATS = ("conll", "text_labels", "json", "csv", "offsets", "brat")
+FORMATS = ("conll", "text_labels", "json", "csv", "offsets", "brat", "labelstudio", "doccano", "prodigy")
 _MODULES = {
     "conll": "conll",
     "text_labels": "text_labels",
@@ -35,16 +40,22 @@ _MODULES = {
     "csv": "tabular",
     "offsets": "offsets",
     "brat": "brat",
+    "labelstudio": "labelstudio",
+    "doccano": "doccano",
+    "prodigy": "prodigy",
 }
 
 # What the end of a file's name says about its format when reading it and when writing it; the first match wins
 # (".spacy.jsonl" before ".jsonl"). Read as "json": JSON records, whose first record decides between json
-# (tokens) and offsets (text); None: the name says nothing (reading: the content decides) or names no format
+# (tokens), offsets, doccano, prodigy and labelstudio (see nerkit.formats.json_records); None: the name says nothing (reading: the content decides) or names no format
 # to write in. One table for guess_format, predict_ner.py's input guess and convert_iob.py's output guess.
 SUFFIX_FORMATS = (
     # suffix        read as   written as
     (".spacy.jsonl", "json", "offsets"),
     (".spacy.json", "json", "offsets"),
+    (".labelstudio.json", "json", "labelstudio"),
+    (".doccano.jsonl", "json", "doccano"),
+    (".prodigy.jsonl", "json", "prodigy"),
     (".jsonl", "json", "json"),
     (".ndjson", "json", "json"),
     (".json", "json", "json"),
@@ -87,6 +98,8 @@ class FormatOptions:
     tags_field: Optional[str] = None  # json/csv: None = "ner_tags", or the one unambiguous tags field
     label_list: Optional[Sequence[str]] = None  # json/csv: names for integer tags
     plain_labels: bool = False  # tags are plain labels (POS tags...), not O / B-X / I-X (nerkit.schemes.PLAIN)
+    annotation: str = "latest"  # labelstudio: latest, first, an annotation id, or predictions
+    offset_unit: str = "auto"  # labelstudio: codepoints, utf16, or auto (code points unless region texts say UTF-16)
     report: ReadReport = field(default_factory=ReadReport)
 
 
@@ -97,7 +110,8 @@ def _module(format_name: str):
 
 
 def guess_format(path) -> str:
-    """The format a path most likely holds; a clear error when nothing fits."""
+    """The format a path most likely holds; a clear error when nothing fits. A compressed file's format is
+    guessed from its name without the compression suffix (``train.conll.gz``: conll) and its decompressed content."""
     path = Path(path)
     if path.is_dir():
         if any(path.glob("*.ann")):
@@ -105,12 +119,12 @@ def guess_format(path) -> str:
         if any(path.glob("text*.txt")) and any(path.glob("labels*.txt")):
             return "text_labels"
         raise NerDataError("cannot tell the format of this folder (give --input_format)", path=str(path))
-    name = path.name.lower()
+    name = without_compression(path.name).lower()
     read_as = suffix_format(name)
     if read_as == "csv":
         return "csv"
     if read_as == "json":
-        return _module("offsets").sniff_json_format(path)
+        return sniff_json_format(path)
     if name.startswith("text") and name.endswith(".txt") and path.with_name("labels" + path.name[4:]).exists():
         return "text_labels"
     return "conll"
@@ -118,12 +132,12 @@ def guess_format(path) -> str:
 
 def suffix_format(name: str, writing: bool = False) -> Optional[str]:
     """The format the end of a file name says it is read as (or written in, with ``writing``); see
-    :data:`SUFFIX_FORMATS`.
+    :data:`SUFFIX_FORMATS`. Reading looks past a compression suffix (``.gz .bz2 .xz .zst``).
 
     >>> suffix_format("train.SPACY.jsonl"), suffix_format("train.spacy.jsonl", writing=True), suffix_format("a.txt")
     ('json', 'offsets', None)
     """
-    name = name.lower()
+    name = name.lower() if writing else without_compression(name).lower()
     for suffix, read_as, written_as in SUFFIX_FORMATS:
         if name.endswith(suffix):
             return written_as if writing else read_as

@@ -15,8 +15,9 @@ are IOB2. Sentences are never split inside an entity: where the splitter would, 
 and the merge is noted in ``options.report`` (kind ``"sentences merged"``). Anything else wrong with an
 entity is an error naming the file, the line and the entity as ``[start, end, label]``: offsets outside
 the text, a start or end between two letters or digits of a word (the word is named; most likely an
-off-by-one) or on whitespace, overlapping entities, a label that is not a non-empty string without
-whitespace. A boundary next to punctuation inside a word is fine: the word is cut there
+off-by-one) or on whitespace, overlapping entities, a label that is not a non-empty string. A label
+with white space (Label Studio's "Titre 2") becomes the tag type ``Titre%202``
+(:func:`nerkit.schemes.tag_safe_type`, noted in the report) and is written back as it was. A boundary next to punctuation inside a word is fine: the word is cut there
 (:func:`nerkit.words.cut_words`, "BRCA1|-associated"), exactly as the BRAT reader does, so BRAT converted
 to offsets reads back. Invalid JSON and a missing ``"text"`` are errors.
 
@@ -36,20 +37,17 @@ from __future__ import annotations
 
 import bisect
 import json
-import re
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..corpus import Offset, Sentence
 from ..errors import NerDataError
 from ..files import atomic_write, read_text
-from ..schemes import IOB2, get_spans
+from ..schemes import IOB2, get_spans, original_type, tag_safe_type
 from ..words import SPACE_CHARS, Word, cut_words, split_sentences, split_words
+from .json_records import json_records
 
 CharEntity = Tuple[int, int, str]  # (start, end exclusive, label) in characters
-
-SNIFF_BYTES = 64 * 1024
-
 
 # ---------------------------------------------------------------------------------------------------------
 # Shared with the BRAT reader and writer: entities on words -> sentences, and sentences -> text + entities.
@@ -190,85 +188,7 @@ def document_entities(group: Sequence[Sentence], offsets: Sequence[Sequence[Offs
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Recognising the format.
-
-
-def _looks_like_offsets(record: Any) -> bool:
-    if isinstance(record, list) and len(record) == 2 and isinstance(record[0], str):
-        return isinstance(record[1], dict) and "entities" in record[1]
-    return isinstance(record, dict) and isinstance(record.get("text"), str) and "entities" in record
-
-
-def _first_record(head: str) -> Any:
-    """The first record of a JSON lines file or a JSON list, from the start of the file."""
-    decoder = json.JSONDecoder()
-    head = head.lstrip()
-    if head.startswith("["):
-        position = len(head) - len(head[1:].lstrip())
-        first, _ = decoder.raw_decode(head, position)
-        if not isinstance(first, str):
-            return first  # a list of records
-    record, _ = decoder.raw_decode(head)
-    return record
-
-
-def sniff_json_format(path) -> str:
-    """``"offsets"`` when the first record has a string ``"text"`` and ``"entities"``, else ``"json"``.
-
-    Reads at most the first 64 KB; anything unreadable or unparsable there is left to the JSON reader.
-    """
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(SNIFF_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
-        return "offsets" if _looks_like_offsets(_first_record(head)) else "json"
-    except (OSError, ValueError):
-        return "json"
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Reading.
-
-_WHITESPACE = re.compile(r"\s*")
-
-
-def _records(path: Path, content: str) -> Iterator[Tuple[int, Any]]:
-    """``(line, record)`` for each record of a JSON lines file or of a JSON list."""
-    decoder = json.JSONDecoder()
-    stripped = content.lstrip()
-    if stripped.startswith("["):
-        position = _WHITESPACE.match(content, content.index("[") + 1).end()
-        try:
-            first, _ = decoder.raw_decode(content, position)
-        except ValueError:
-            first = None
-        if not isinstance(first, str):
-            yield from _list_records(path, content, position)
-            return
-    for number, line in enumerate(content.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except ValueError as error:
-            raise NerDataError(f"invalid JSON: {error}", path=str(path), line=number) from None
-
-
-def _list_records(path: Path, content: str, position: int) -> Iterator[Tuple[int, Any]]:
-    decoder = json.JSONDecoder()
-    while position < len(content) and content[position] != "]":
-        line = content.count("\n", 0, position) + 1
-        try:
-            record, position = decoder.raw_decode(content, position)
-        except ValueError as error:
-            raise NerDataError(f"invalid JSON: {error}", path=str(path), line=line) from None
-        yield line, record
-        position = _WHITESPACE.match(content, position).end()
-        if position < len(content) and content[position] == ",":
-            position = _WHITESPACE.match(content, position + 1).end()
-        elif position < len(content) and content[position] != "]":
-            raise NerDataError("invalid JSON: expected ',' or ']' in the list", path=str(path), line=line)
-    if position >= len(content):
-        raise NerDataError("invalid JSON: the list is not closed with ']'", path=str(path))
 
 
 def _show(start: Any, end: Any, label: Any) -> str:
@@ -309,8 +229,8 @@ def _entity(raw: Any, text: str, fail) -> CharEntity:
         raise fail(f"entity {shown}: start and end must be integers")
     if not isinstance(label, str):
         raise fail(f"entity {shown}: the label is not a string")
-    if not label or any(character in SPACE_CHARS for character in label):
-        raise fail(f"entity {shown}: the label is empty or contains whitespace")
+    if not label.strip():
+        raise fail(f"entity {shown}: the label is empty")
     if not 0 <= start <= len(text) or not 0 <= end <= len(text):
         raise fail(f"entity {shown} is outside the text (length {len(text)})")
     if start >= end:
@@ -340,42 +260,70 @@ def _check_on_words(entity: CharEntity, words: Sequence[Word], starts: Sequence[
             )
 
 
-def _document(path: Path, line: int, record: Any, options) -> List[Sentence]:
-    def fail(message: str) -> NerDataError:
-        return NerDataError(message, path=str(path), line=line)
+def _tag_safe(label: str, options) -> str:
+    """The label as a tag type (:func:`nerkit.schemes.tag_safe_type`), each label mapped noted once."""
+    safe = tag_safe_type(label)
+    if safe != label:
+        note = f"label {label!r} is the tag type {safe!r} (written back as {label!r} to offsets and the tools' formats)"
+        if note not in options.report.notes:
+            options.report.note(note, kind="labels mapped")
+    return safe
 
-    text, raw_entities, document_id = _unpack(record, fail)
-    generated_id = document_id is None
-    if generated_id:
-        document_id = f"line-{line}"
+
+def entity_sentences(
+    text: str,
+    raw_entities: Sequence[Any],
+    document_id: Optional[str],
+    fail: Callable[[str], NerDataError],
+    where: str,
+    options,
+    words: Optional[Sequence[Word]] = None,
+    line: Optional[int] = None,
+) -> List[Sentence]:
+    """The sentences of one document from its text and raw ``[start, end, label]`` entities, all checked.
+
+    Shared by every character-offset reader. ``fail`` makes the error for this document, ``where`` names it
+    in the read report. A document without an id (None) gets ``line-<line>``, marked ``extra["generated_id"]``
+    so that writers leave it out. ``words`` are the tool's own words (Prodigy's tokens), else the text is split by
+    :mod:`nerkit.words` and cut at entity boundaries next to punctuation ("BRCA1|-associated", as for BRAT).
+    """
     entities = sorted((_entity(raw, text, fail) for raw in raw_entities), key=lambda e: (e[0], e[1]))
     for previous, current in zip(entities, entities[1:]):
         if current[0] < previous[1]:
             raise fail(f"entity {_show(*current)} overlaps entity {_show(*previous)}")
-    # Boundaries next to punctuation inside a word ("BRCA1|-associated") cut it, as for BRAT.
-    words = cut_words(split_words(text), [offset for start, end, _ in entities for offset in (start, end)])
+    entities = [(start, end, _tag_safe(label, options)) for start, end, label in entities]
+    if words is None:
+        words = cut_words(split_words(text), [offset for start, end, _ in entities for offset in (start, end)])
     starts = [start for _, start, _ in words]
     for entity in entities:
         _check_on_words(entity, words, starts, fail)
     if not words:
-        options.report.note(f"{path}:{line}: empty text, no sentences", kind="empty documents")
+        options.report.note(f"{where}: empty text, no sentences", kind="empty documents")
         return []
-    sentences, crossing = build_sentences(text, words, entities, document_id, line=line)
+    sentences, crossing = build_sentences(text, words, entities, document_id or f"line-{line}", line=line)
     for index in crossing:
         options.report.note(
-            f"{path}:{line}: entity {_show(*entities[index])} crosses a sentence boundary; sentences merged",
+            f"{where}: entity {_show(*entities[index])} crosses a sentence boundary; sentences merged",
             kind="sentences merged",
         )
-    if generated_id:
+    if document_id is None:
         for sentence in sentences:
             sentence.extra["generated_id"] = True
     return sentences
 
 
+def _document(path: Path, line: int, record: Any, options) -> List[Sentence]:
+    def fail(message: str) -> NerDataError:
+        return NerDataError(message, path=str(path), line=line)
+
+    text, raw_entities, document_id = _unpack(record, fail)
+    return entity_sentences(text, raw_entities, document_id, fail, f"{path}:{line}", options, line=line)
+
+
 def read(path: Path, options) -> Iterator[Sentence]:
     """Sentences of an offsets JSON lines file (or JSON list), document by document."""
     content = read_text(path, options.encoding)
-    for line, record in _records(path, content):
+    for line, record in json_records(path, content):
         yield from _document(path, line, record, options)
 
 
@@ -383,17 +331,34 @@ def read(path: Path, options) -> Iterator[Sentence]:
 # Writing.
 
 
-def write(sentences: List[Sentence], path: Path, options) -> None:
-    """One JSON line ``{"id", "text", "entities"}`` per document (ids that reading made up are left out)."""
-    lines = []
+def entity_documents(sentences: Sequence[Sentence]) -> Iterator[Tuple[Optional[str], str, List[CharEntity], List[List[Offset]]]]:
+    """``(document id, text, entities, each sentence's word offsets)`` per document, for every offsets writer.
+
+    The id is None when the document had none (or reading made one up). Labels are as the tools hold them
+    (:func:`nerkit.schemes.original_type`: ``Titre%202`` -> ``Titre 2``).
+    """
     for group in group_documents(sentences):
         text, offsets, _ = document_text(group)
-        record: Dict[str, Any] = {}
         document_id = group[0].document_id
-        if document_id is not None and not group[0].extra.get("generated_id"):
-            record["id"] = document_id
-        record["text"] = text
-        record["entities"] = [[start, end, label] for start, end, label in document_entities(group, offsets)]
-        lines.append(json.dumps(record, ensure_ascii=False))
+        if group[0].extra.get("generated_id"):
+            document_id = None
+        entities = [(start, end, original_type(label)) for start, end, label in document_entities(group, offsets)]
+        yield document_id, text, entities, offsets
+
+
+def write_json_lines(records: Iterable[Dict[str, Any]], path: Path, options) -> None:
+    """One JSON object per line, atomically."""
+    lines = [json.dumps(record, ensure_ascii=False) + "\n" for record in records]
     with atomic_write(path, encoding=options.encoding) as stream:
-        stream.write("".join(line + "\n" for line in lines))
+        stream.write("".join(lines))
+
+
+def write(sentences: List[Sentence], path: Path, options) -> None:
+    """One JSON line ``{"id", "text", "entities"}`` per document (ids that reading made up are left out)."""
+    records = []
+    for document_id, text, entities, _ in entity_documents(sentences):
+        record: Dict[str, Any] = {} if document_id is None else {"id": document_id}
+        record["text"] = text
+        record["entities"] = [[start, end, label] for start, end, label in entities]
+        records.append(record)
+    write_json_lines(records, path, options)

@@ -2,7 +2,8 @@
 scripts' word-aligned prediction files (``--do_predict``).
 
 - :class:`PredictionWriter`: documents (:class:`~nerkit.inference.documents.DocumentPrediction`) to a stream as
-  JSON lines (one record per document, entities with character offsets), CoNLL columns or inline text.
+  JSON lines (one record per document, entities with character offsets), CoNLL columns, inline text, or
+  pre-annotations that Label Studio, doccano and Prodigy import (:func:`least_confidence` is the task score).
 - :func:`write_conll` / :func:`write_jsonl`: the training scripts' files, exactly one entry per input word, in
   input order, with sentence and document breaks kept (atomic writes).
 - :class:`ConllWriter`: the CoNLL lines of both, ``word [gold] predicted`` per word and ``-DOCSTART-`` between
@@ -16,11 +17,25 @@ from typing import Any, List, Optional, Sequence
 
 from ..errors import NerDataError
 from ..files import atomic_write
+from ..formats import doccano, labelstudio, prodigy
 from ..reports.html_report import PredictionPage
-from ..schemes import get_spans
+from ..schemes import get_spans, original_type
 from .documents import DocumentPrediction, inline_text
 
-OUTPUT_FORMATS = ("jsonl", "conll", "inline", "html")
+OUTPUT_FORMATS = ("jsonl", "conll", "inline", "html", "labelstudio", "doccano", "prodigy")
+
+
+def least_confidence(prediction: DocumentPrediction) -> float:
+    """How sure the model is of a document: the lowest probability it gave any word's predicted tag (1.0
+    for a document without words). The minimum, not the mean: one unsure word is enough for a person to look,
+    and a long document must not hide it among sure ones; ``O`` words count, so a doubtful miss shows too.
+
+    >>> from nerkit.inference.documents import Document
+    >>> least_confidence(DocumentPrediction(Document("a b", [[("a", 0, 1), ("b", 2, 3)]]), [["O", "O"]], [[0.9, 0.55]]))
+    0.55
+    """
+    scores = [float(score) for sentence in prediction.confidence for score in sentence]
+    return round(min(scores), 4) if scores else 1.0
 
 
 class ConllWriter:
@@ -75,23 +90,53 @@ class PredictionWriter:
       highlighted on the text; :meth:`close` ends it.
     """
 
-    def __init__(self, stream, format: str = "jsonl"):
+    def __init__(self, stream, format: str = "jsonl", model_version: str = "nerkit"):
         if format not in OUTPUT_FORMATS:
             raise NerDataError(f"unknown output format {format!r} (choose from {', '.join(OUTPUT_FORMATS)})")
-        self.stream, self.format = stream, format
+        self.stream, self.format, self.model_version = stream, format, model_version
         self._conll = ConllWriter(stream)
         self._page = PredictionPage(stream) if format == "html" else None
+        self._tasks = 0  # labelstudio: tasks written into the JSON list so far
 
     def write(self, prediction: DocumentPrediction) -> None:
         getattr(self, f"_write_{self.format}")(prediction)
 
     def close(self) -> None:
-        """Ends the output (the page's closing tags for ``html``; nothing for the line formats)."""
+        """Ends the output: the page's closing tags for ``html``, the JSON list for ``labelstudio``; nothing for
+        the line formats."""
         if self._page is not None:
             self._page.close()
+        if self.format == "labelstudio":
+            self.stream.write("\n]\n" if self._tasks else "[]\n")
 
     def _write_html(self, prediction: DocumentPrediction) -> None:
         self._page.write(prediction.document.id, prediction.document.text, prediction.entities)
+
+    def _write_labelstudio(self, prediction: DocumentPrediction) -> None:
+        """A task with the entities as one prediction (``model_version``, a score per region and per task)."""
+        text = prediction.document.text
+        entities = prediction.entities
+        results = labelstudio.regions(text, [(e["start"], e["end"], original_type(e["label"])) for e in entities])
+        for result, entity in zip(results, entities):
+            result["score"] = entity["score"]
+        task = {"data": labelstudio.task_data(prediction.document.id, text), "predictions": [
+            {"model_version": self.model_version, "score": least_confidence(prediction), "result": results}]}
+        self.stream.write(("[\n" if not self._tasks else ",\n") + json.dumps(task, ensure_ascii=False))
+        self._tasks += 1
+
+    def _write_doccano(self, prediction: DocumentPrediction) -> None:
+        entities = [(e["start"], e["end"], original_type(e["label"])) for e in prediction.entities]
+        record = doccano.document_record(prediction.document.id, prediction.document.text, entities)
+        self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def _write_prodigy(self, prediction: DocumentPrediction) -> None:
+        document = prediction.document
+        entities = [(e["start"], e["end"], original_type(e["label"])) for e in prediction.entities]
+        offsets = [[(start, end) for _, start, end in sentence] for sentence in document.sentences]
+        record = prodigy.document_record(document.id, document.text, entities, offsets)
+        del record["answer"]  # not yet answered: Prodigy asks
+        record.setdefault("meta", {})["score"] = least_confidence(prediction)
+        self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def _write_jsonl(self, prediction: DocumentPrediction) -> None:
         self.stream.write(json.dumps(prediction.to_record(), ensure_ascii=False) + "\n")
