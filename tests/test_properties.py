@@ -86,6 +86,9 @@ LOCATIONS = {
     "csv": "c.csv",
     "offsets": "c.spacy.jsonl",
     "brat": "c_brat",
+    "labelstudio": "c.labelstudio.json",
+    "doccano": "c.doccano.jsonl",
+    "prodigy": "c.prodigy.jsonl",
 }
 
 
@@ -97,9 +100,10 @@ def words_and_tags(sentences):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sentences=corpora(), format_name=st.sampled_from(["offsets", "brat"]))
+@given(sentences=corpora(), format_name=st.sampled_from(["offsets", "brat", "labelstudio", "doccano", "prodigy"]))
 def test_raw_text_formats_round_trip_words_tags_and_documents(sentences, format_name):
-    """Offsets and BRAT store text plus character spans; sentences of words come back word for word."""
+    """Offsets, BRAT and the annotation tools' formats store text plus character spans; sentences of words come
+    back word for word."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / LOCATIONS[format_name]
         write_sentences(sentences, path, format_name)

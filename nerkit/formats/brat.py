@@ -44,7 +44,7 @@ from typing import Iterator, List, Sequence, Tuple
 
 from ..corpus import Sentence
 from ..errors import NerDataError
-from ..files import atomic_write, read_text, safe_join
+from ..files import atomic_write, decode_text, read_text, safe_join
 from ..words import SPACE_CHARS, Word, cut_words, split_words
 from .offsets import build_sentences, document_entities, document_text, group_documents
 
@@ -91,8 +91,13 @@ def _document_ids(folder: Path) -> List[Tuple[str, bool]]:
 
 def _read_exact_text(path: Path, encoding: str) -> str:
     """The text exactly as BRAT counts it: decoded, but with CRLF and any BOM kept (offsets index them)."""
-    read_text(path, encoding)  # raises the user-facing errors: missing, undecodable, NUL bytes
-    return path.read_bytes().decode(encoding)
+    try:
+        raw = path.read_bytes()  # as stored, not decompressed: the offsets index these characters
+    except OSError:
+        read_text(path, encoding)  # raises the user-facing error: missing, a folder, permission
+        raise
+    decode_text(raw, encoding, source=str(path))  # raises the user-facing errors: undecodable, NUL bytes
+    return raw.decode(encoding)
 
 
 def _parse_t_line(line: str, number: int, ann: Path, text: str) -> Mention:
