@@ -83,6 +83,7 @@ def render_report(title: str, tokens, gold, predicted, document_ids, sentence_in
     for record in errors:
         by_sentence[(record["document_id"] or None, record["sentence_index"])].append(record)
     order = {row["document_id"]: rank for rank, row in enumerate(per_document)}
+    score_rows = {row["document_id"]: row for row in per_document}
     documents: Dict[str, List[int]] = defaultdict(list)
     for index, document in enumerate(document_ids):
         documents[document or ""].append(index)
@@ -101,7 +102,7 @@ def render_report(title: str, tokens, gold, predicted, document_ids, sentence_in
                 f'<p class="row"><i>predicted</i>{_marked_words(tokens[index], predicted[index], bad_pred, colour)}</p>'
                 + (f'<ul class="errs">{"".join(_error_item(r) for r in records)}</ul>' if records else "") + "</div>")
         if sentences:
-            row = next((r for r in per_document if r["document_id"] == document), None)
+            row = score_rows.get(document)
             score = "" if row is None else f' (F1 {row["f1"]:.4f}, {row["gold"]} gold, {row["predicted"]} predicted)'
             blocks.append(f'<div class="doc"><h3>{_e(document or "no document")}{_e(score)}</h3>{"".join(sentences)}</div>')
     options = "".join(f'<option value="{_e(label)}">{_e(label)}</option>' for label in types)
