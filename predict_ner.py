@@ -30,7 +30,9 @@ the text with ``[TAG]`` after each word not tagged ``O`` (NeMo style), spacing k
 self-contained page with the entities highlighted on the text (a colour per type, the score on hover);
 ``labelstudio``, ``doccano`` and ``prodigy`` write pre-annotations those tools import (``nerkit.inference.writing``): Label
 Studio tasks with the entities as ``predictions`` (``model_version``, a ``score`` per region and per task),
-doccano lines, Prodigy lines (no ``answer`` yet, the document's score in ``meta``). ``--sort uncertainty``
+doccano lines, Prodigy lines (no ``answer`` yet, the document's score in ``meta``). ``--label_config FILE``
+(the project's labelling config) checks that every label of the model is one of the project's ``<Labels>``
+before anything is written, and names regions and the text field as the config does. ``--sort uncertainty``
 writes the least certain documents first: a document's score is the lowest probability of any word's
 predicted tag (``least_confidence``).
 
@@ -54,11 +56,12 @@ from pathlib import Path
 from nerkit.arguments import ModelArguments
 from nerkit.errors import NerDataError, SetupError, exit_on_user_error
 from nerkit.files import atomic_write
+from nerkit.formats.labelling_config import read_labelling_config
 from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
 from nerkit.inference.writing import least_confidence
 from nerkit.modeling import has_plain_labels
 from nerkit.reports.errors import sentence_errors, write_errors
-from nerkit.schemes import PLAIN
+from nerkit.schemes import PLAIN, entity_types, original_type
 
 logger = logging.getLogger("predict_ner")
 
@@ -77,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Order of the documents written: as read, or the least certain first (the lowest "
                              "probability of any word's predicted tag), to correct those first.")
     parser.add_argument("--model_version", help="labelstudio: the predictions' model_version (default: the model folder's name).")
+    parser.add_argument("--label_config", default=None,
+                        help="labelstudio: the project's labelling config (its XML, as in the project's settings): every "
+                             "label of the model must be one of its <Labels>, else nothing is written; regions and the "
+                             "text field are named as it names them.")
     parser.add_argument("--input_format", choices=INPUT_FORMATS, default="auto",
                         help="text: one document per line; jsonl: objects with a 'text' field; or a word-level "
                              "data format. auto: guessed from the name and content.")
@@ -191,6 +198,9 @@ def main(argv=None) -> int:
     check_output(args.output, args.overwrite)
     if args.errors is not None:
         check_output(args.errors, args.overwrite)
+    if args.label_config is not None and args.format != "labelstudio":
+        raise SetupError("--label_config is a Label Studio project's labelling config: it needs --format labelstudio")
+    labelling_config = None if args.label_config is None else read_labelling_config(args.label_config)
 
     started = time.perf_counter()
     # A model of plain labels (POS tags...) reads the input's tags as plain labels too.
@@ -206,6 +216,8 @@ def main(argv=None) -> int:
                                 pack_attention=args.pack_attention,
                                 constrained=args.constrained_decoding)
     loaded_at = time.perf_counter()
+    if labelling_config is not None:  # before anything is written: Label Studio would take the file anyway
+        labelling_config.check_types(original_type(label) for label in entity_types(tagger.labels))
     scheme = args.scheme or loaded.gold_scheme  # None: the model's scheme
     logger.info(f"{len(loaded.documents)} documents ({loaded.format}), {loaded.sentence_count} sentences, "
                 f"{loaded.word_count} words; model labels {', '.join(tagger.labels)} on {tagger.device}"
@@ -216,7 +228,8 @@ def main(argv=None) -> int:
         predictions = sorted(predictions, key=least_confidence)
     entity_count, shown, errors = 0, [], []
     with open_output(args.output) as stream:
-        writer = PredictionWriter(stream, args.format, model_version=args.model_version or Path(args.model).name)
+        writer = PredictionWriter(stream, args.format, model_version=args.model_version or Path(args.model).name,
+                                  labelling_config=labelling_config)
         for prediction in predictions:
             writer.write(prediction)
             if args.errors is not None:
