@@ -167,13 +167,14 @@ def quiet_transformers(quiet: bool):
             hf_logging.enable_progress_bar()
 
 
-def prediction_errors(prediction) -> list:
-    """The error records of one document with gold tags, with character offsets into its text."""
+def prediction_errors(prediction, plain: bool = False) -> list:
+    """The error records of one document with gold tags, with character offsets into its text (``plain``: the
+    model's labels are plain labels, the errors words)."""
     document, records = prediction.document, []
     for index, sentence in enumerate(document.sentences):
         records += sentence_errors([word for word, _, _ in sentence], document.gold[index], prediction.tags[index],
                                    document.id, index, prediction.confidence[index],
-                                   [(start, end) for _, start, end in sentence])
+                                   [(start, end) for _, start, end in sentence], plain=plain)
     return records
 
 
@@ -233,7 +234,7 @@ def main(argv=None) -> int:
         for prediction in predictions:
             writer.write(prediction)
             if args.errors is not None:
-                errors += prediction_errors(prediction)
+                errors += prediction_errors(prediction, plain=tagger.scheme is PLAIN)
             entity_count += len(prediction.entities)
             if args.print_entities:
                 shown.append(describe(prediction))
