@@ -25,7 +25,8 @@ Output (``--format``): ``jsonl`` (default) has one object per document::
 ``start``/``end`` are character offsets (Python string indices: Unicode code points, end exclusive) into
 ``text``, which is the input decoded, without a BOM and with ``\\n`` line ends, so ``text[start:end]`` is the
 entity's text. ``score`` is the mean, over the entity's words, of the probability of each word's predicted
-tag. ``conll`` writes ``word tag`` lines (``word gold tag`` for word-level input with tags); ``inline`` writes
+tag. ``--gold FILE`` takes the gold tags from another file (any word-level format) whose words are the
+input's, in order (a word that differs is an error naming its line in that file). ``conll`` writes ``word tag`` lines (``word gold tag`` for word-level input with tags); ``inline`` writes
 the text with ``[TAG]`` after each word not tagged ``O`` (NeMo style), spacing kept; ``html`` writes one
 self-contained page with the entities highlighted on the text (a colour per type, the score on hover);
 ``labelstudio``, ``doccano`` and ``prodigy`` write pre-annotations those tools import (``nerkit.inference.writing``): Label
@@ -56,8 +57,10 @@ from pathlib import Path
 from nerkit.arguments import ModelArguments
 from nerkit.errors import NerDataError, SetupError, exit_on_user_error
 from nerkit.files import atomic_write
+from nerkit.formats import FormatOptions
 from nerkit.formats.labelling_config import read_labelling_config
 from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
+from nerkit.inference.reading import attach_gold
 from nerkit.inference.writing import least_confidence
 from nerkit.modeling import has_plain_labels
 from nerkit.reports.errors import sentence_errors, write_errors
@@ -117,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Autocast dtype. auto: bfloat16 (or float16) on a GPU; on a CPU bfloat16 where it has bf16 "
                              "instructions (avx512_bf16, AMX), else float32.")
     parser.add_argument("--overwrite", action="store_true", help="Replace --output if it exists.")
+    parser.add_argument("--gold", default=None,
+                        help="Gold tags from this file (any word-level format) instead of the input's: its words must "
+                             "be the input's, in order; for --errors, and the gold column of --format conll.")
     parser.add_argument("--errors", default=None,
                         help="Input with gold tags: also write every disagreement between gold and predicted entities "
                              "to this file (JSON lines, as the training scripts' errors.jsonl).")
@@ -207,6 +213,9 @@ def main(argv=None) -> int:
     # A model of plain labels (POS tags...) reads the input's tags as plain labels too.
     plain = has_plain_labels(ModelArguments(model_name_or_path=args.model, trust_remote_code=args.trust_remote_code))
     loaded = read_documents(args.input, args.input_format, args.document, args.encoding, plain_labels=plain)
+    if args.gold is not None:
+        attach_gold(loaded, args.gold, "<stdin>" if args.input == "-" else args.input,
+                    FormatOptions(encoding=args.encoding, plain_labels=plain))
     if args.errors is not None and any(document.gold is None for document in loaded.documents):
         raise NerDataError("--errors compares with gold tags, and the input has none", path=args.input)
     with quiet_transformers(args.quiet):

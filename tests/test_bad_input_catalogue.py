@@ -151,6 +151,19 @@ def raw_text_crlf_and_bom(folder: Path, result):
         assert all(record["text"][s:e] == t for t, (s, e) in zip(record["tokens"], record["offsets"]))
 
 
+GOLD_TEXT = "Ada Lovelace wrote.\nBob ran.\n"
+GOLD_CONLL = "-DOCSTART- O\n\nAda B-PER\nLovelace I-PER\nwrote O\n. O\n\nBob B-PER\nran O\n. O\n"
+
+
+def gold_from_another_file(folder: Path, result):
+    """The gold column of the CoNLL output is the gold file's tags, and the error list compares with them."""
+    rows = [line.split() for line in (folder / "data" / "out.conll").read_text(encoding="utf-8").splitlines() if line]
+    assert [(row[0], row[1]) for row in rows] == [tuple(line.split()) for line in GOLD_CONLL.splitlines()[2:] if line]
+    for record in jsonl_records(folder / "data" / "errors.jsonl"):
+        if record["gold"] is not None:
+            assert (record["gold"]["text"], record["gold"]["label"]) in {("Ada Lovelace", "PER"), ("Bob", "PER")}
+
+
 def label_config(labels: str) -> str:
     """A Label Studio labelling config whose ``<Labels>`` (line 2) has ``"PER,Misc:MISC"`` (``value:alias``)."""
     tags = []
@@ -382,6 +395,21 @@ CASES: List[Case] = [
           "--label_config", "{data}/config.xml"],
          {"data/in.txt": "Stefan visited Oakhallow and Brinmoor with Anna Velk of the Brinmoor Council.\n",
           "data/config.xml": label_config("PER,Misc:MISC,LOC,ORG")}, status=0, check=regions_as_configured),
+    # Gold words that differ from the predictions': the gold tags of another file must be for the input's words.
+    Case("gold words differ from the predictions'", "predict_ner.py",
+         ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{out}", "--gold", "{data}/gold.conll",
+          "--errors", "{data}/errors.jsonl"],
+         {"data/in.txt": GOLD_TEXT, "data/gold.conll": GOLD_CONLL.replace("Bob B-PER\nran", "Bob B-PER\nrun")},
+         ["{data}/gold.conll:9:", "word 6 is 'run' here but 'ran' in {data}/in.txt (document 2, sentence 1): "
+          "gold and predictions must have the same words"]),
+    Case("a gold file that ends before the predictions", "predict_ner.py",
+         ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{out}", "--gold", "{data}/gold.conll"],
+         {"data/in.txt": GOLD_TEXT, "data/gold.conll": GOLD_CONLL[:GOLD_CONLL.index("Bob")]},
+         ["{data}/gold.conll: ", "4 words here, 7 in {data}/in.txt: the gold file ends first, after word 4"]),
+    Case("gold tags from another file with the same words work", "predict_ner.py",
+         ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{data}/out.conll", "--format", "conll",
+          "--gold", "{data}/gold.conll", "--errors", "{data}/errors.jsonl"],
+         {"data/in.txt": GOLD_TEXT, "data/gold.conll": GOLD_CONLL}, status=0, check=gold_from_another_file),
     Case("raw text with CRLF and a BOM works", "predict_ner.py",
          ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{data}/out.jsonl"],
          {"data/in.txt": b"\xef\xbb\xbfAda Lovelace wrote.\r\nStefan visited Oakhallow.\r\n"}, status=0, check=raw_text_crlf_and_bom),
