@@ -340,6 +340,10 @@ CASES: List[Case] = [
     # Labels only in the test split. Decided: (1) predicting with a trained model whose labels lack a type of the
     # test gold works, and that type's entities count as missed (recall 0); (2) when training, the label list
     # comes from every split given, so a type seen only in the test file still gets its B-/I- labels.
+    *for_training_scripts("an empty test split", ["--model_name_or_path", "{tagger}", "--test_file", "{data}/test.conll",
+                                                   "--do_predict", "--output_dir", "{out}"],
+                          files={"data/test.conll": "-DOCSTART- -X- -X- O\n\n"},
+                          expect=["{data}/test.conll: ", "no sentence"]),
     Case("labels only in the test split: trained model", "run_ner.py",
          ["--model_name_or_path", "{tagger}", "--test_file", "{data}/test.conll", "--do_predict", "--output_dir", "{out}"],
          {"data/test.conll": "Stefan B-PER\nvisited O\non O\nMonday B-DATE\n\nAnna B-PER\nran O\n"},
@@ -548,3 +552,15 @@ def test_the_catalogue_covers_the_issue():
     ]
     assert not [name for name in required if name not in names]
     assert {case.cli for case in CASES} == set(CLIS)
+
+
+def test_the_catalogue_covers_issues_19_and_20():
+    """The bad inputs of issue #19 (annotation-tool exports and pre-annotations) and #20 (error reports) each
+    have a case, by name."""
+    names = {case.name for case in CASES}
+    required = [
+        "Label Studio offsets past the text", "Label Studio overlapping regions", "Label Studio task without its text field",
+        "Label Studio result without labels", "doccano offsets past the text", "Prodigy overlapping spans",
+        "an unknown label in a pre-annotation file", "gold words differ from the predictions'", "an empty test split",
+    ]
+    assert not [name for name in required if name not in names]
