@@ -25,12 +25,15 @@ Output (``--format``): ``jsonl`` (default) has one object per document::
 ``start``/``end`` are character offsets (Python string indices: Unicode code points, end exclusive) into
 ``text``, which is the input decoded, without a BOM and with ``\\n`` line ends, so ``text[start:end]`` is the
 entity's text. ``score`` is the mean, over the entity's words, of the probability of each word's predicted
-tag. ``conll`` writes ``word tag`` lines (``word gold tag`` for word-level input with tags); ``inline`` writes
+tag. ``--gold FILE`` takes the gold tags from another file (any word-level format) whose words are the
+input's, in order (a word that differs is an error naming its line in that file). ``conll`` writes ``word tag`` lines (``word gold tag`` for word-level input with tags); ``inline`` writes
 the text with ``[TAG]`` after each word not tagged ``O`` (NeMo style), spacing kept; ``html`` writes one
 self-contained page with the entities highlighted on the text (a colour per type, the score on hover);
 ``labelstudio``, ``doccano`` and ``prodigy`` write pre-annotations those tools import (``nerkit.inference.writing``): Label
 Studio tasks with the entities as ``predictions`` (``model_version``, a ``score`` per region and per task),
-doccano lines, Prodigy lines (no ``answer`` yet, the document's score in ``meta``). ``--sort uncertainty``
+doccano lines, Prodigy lines (no ``answer`` yet, the document's score in ``meta``). ``--label_config FILE``
+(the project's labelling config) checks that every label of the model is one of the project's ``<Labels>``
+before anything is written, and names regions and the text field as the config does. ``--sort uncertainty``
 writes the least certain documents first: a document's score is the lowest probability of any word's
 predicted tag (``least_confidence``).
 
@@ -54,11 +57,14 @@ from pathlib import Path
 from nerkit.arguments import ModelArguments
 from nerkit.errors import NerDataError, SetupError, exit_on_user_error
 from nerkit.files import atomic_write
+from nerkit.formats import FormatOptions
+from nerkit.formats.labelling_config import read_labelling_config
 from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
+from nerkit.inference.reading import attach_gold
 from nerkit.inference.writing import least_confidence
 from nerkit.modeling import has_plain_labels
 from nerkit.reports.errors import sentence_errors, write_errors
-from nerkit.schemes import PLAIN
+from nerkit.schemes import PLAIN, entity_types, original_type
 
 logger = logging.getLogger("predict_ner")
 
@@ -77,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Order of the documents written: as read, or the least certain first (the lowest "
                              "probability of any word's predicted tag), to correct those first.")
     parser.add_argument("--model_version", help="labelstudio: the predictions' model_version (default: the model folder's name).")
+    parser.add_argument("--label_config", default=None,
+                        help="labelstudio: the project's labelling config (its XML, as in the project's settings): every "
+                             "label of the model must be one of its <Labels>, else nothing is written; regions and the "
+                             "text field are named as it names them.")
     parser.add_argument("--input_format", choices=INPUT_FORMATS, default="auto",
                         help="text: one document per line; jsonl: objects with a 'text' field; or a word-level "
                              "data format. auto: guessed from the name and content.")
@@ -110,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Autocast dtype. auto: bfloat16 (or float16) on a GPU; on a CPU bfloat16 where it has bf16 "
                              "instructions (avx512_bf16, AMX), else float32.")
     parser.add_argument("--overwrite", action="store_true", help="Replace --output if it exists.")
+    parser.add_argument("--gold", default=None,
+                        help="Gold tags from this file (any word-level format) instead of the input's: its words must "
+                             "be the input's, in order; for --errors, and the gold column of --format conll.")
     parser.add_argument("--errors", default=None,
                         help="Input with gold tags: also write every disagreement between gold and predicted entities "
                              "to this file (JSON lines, as the training scripts' errors.jsonl).")
@@ -160,13 +173,14 @@ def quiet_transformers(quiet: bool):
             hf_logging.enable_progress_bar()
 
 
-def prediction_errors(prediction) -> list:
-    """The error records of one document with gold tags, with character offsets into its text."""
+def prediction_errors(prediction, plain: bool = False) -> list:
+    """The error records of one document with gold tags, with character offsets into its text (``plain``: the
+    model's labels are plain labels, the errors words)."""
     document, records = prediction.document, []
     for index, sentence in enumerate(document.sentences):
         records += sentence_errors([word for word, _, _ in sentence], document.gold[index], prediction.tags[index],
                                    document.id, index, prediction.confidence[index],
-                                   [(start, end) for _, start, end in sentence])
+                                   [(start, end) for _, start, end in sentence], plain=plain)
     return records
 
 
@@ -191,11 +205,17 @@ def main(argv=None) -> int:
     check_output(args.output, args.overwrite)
     if args.errors is not None:
         check_output(args.errors, args.overwrite)
+    if args.label_config is not None and args.format != "labelstudio":
+        raise SetupError("--label_config is a Label Studio project's labelling config: it needs --format labelstudio")
+    labelling_config = None if args.label_config is None else read_labelling_config(args.label_config)
 
     started = time.perf_counter()
     # A model of plain labels (POS tags...) reads the input's tags as plain labels too.
     plain = has_plain_labels(ModelArguments(model_name_or_path=args.model, trust_remote_code=args.trust_remote_code))
     loaded = read_documents(args.input, args.input_format, args.document, args.encoding, plain_labels=plain)
+    if args.gold is not None:
+        attach_gold(loaded, args.gold, "<stdin>" if args.input == "-" else args.input,
+                    FormatOptions(encoding=args.encoding, plain_labels=plain))
     if args.errors is not None and any(document.gold is None for document in loaded.documents):
         raise NerDataError("--errors compares with gold tags, and the input has none", path=args.input)
     with quiet_transformers(args.quiet):
@@ -206,6 +226,8 @@ def main(argv=None) -> int:
                                 pack_attention=args.pack_attention,
                                 constrained=args.constrained_decoding)
     loaded_at = time.perf_counter()
+    if labelling_config is not None:  # before anything is written: Label Studio would take the file anyway
+        labelling_config.check_types(original_type(label) for label in entity_types(tagger.labels))
     scheme = args.scheme or loaded.gold_scheme  # None: the model's scheme
     logger.info(f"{len(loaded.documents)} documents ({loaded.format}), {loaded.sentence_count} sentences, "
                 f"{loaded.word_count} words; model labels {', '.join(tagger.labels)} on {tagger.device}"
@@ -216,11 +238,12 @@ def main(argv=None) -> int:
         predictions = sorted(predictions, key=least_confidence)
     entity_count, shown, errors = 0, [], []
     with open_output(args.output) as stream:
-        writer = PredictionWriter(stream, args.format, model_version=args.model_version or Path(args.model).name)
+        writer = PredictionWriter(stream, args.format, model_version=args.model_version or Path(args.model).name,
+                                  labelling_config=labelling_config)
         for prediction in predictions:
             writer.write(prediction)
             if args.errors is not None:
-                errors += prediction_errors(prediction)
+                errors += prediction_errors(prediction, plain=tagger.scheme is PLAIN)
             entity_count += len(prediction.entities)
             if args.print_entities:
                 shown.append(describe(prediction))

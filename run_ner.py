@@ -128,7 +128,7 @@ def main(argv=None):
         performance.inference(prefix, sum(evaluators[split].lengths), output.metrics[f"{prefix}_runtime"])
         if trainer.is_world_process_zero():
             save_split_outputs(training_args.output_dir, prefix, evaluators[split], metrics, loaded.input_scheme,
-                               write_predictions=prefix == "predict")
+                               write_predictions=prefix == "predict", log_history=trainer.state.log_history)
             print(f"\n{prefix} report ({split}, {sum(evaluators[split].lengths)} words):\n{evaluators[split].report()}")
 
     # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------

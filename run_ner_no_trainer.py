@@ -240,7 +240,7 @@ def main(argv=None):
             accelerator.log(scalar_metrics(metrics, prefix), step=state.completed_steps)
         if accelerator.is_main_process:
             save_split_outputs(args.output_dir, prefix, evaluators[split], metrics, loaded.input_scheme,
-                               write_predictions=prefix == "predict")
+                               write_predictions=prefix == "predict", log_history=state.log_history)
             print(f"\n{prefix} report ({split}, {sum(evaluators[split].lengths)} words):\n{evaluators[split].report()}")
 
     # ---- What a person looks at: curves, per-type bars, confusion table, model card ----------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -20,7 +20,10 @@ from .inference.writing import write_conll, write_jsonl
 from .relaxed_metrics import SCENARIOS, document_scores, scores_table, semeval_scores
 from .reports.errors import split_errors, write_errors
 from .reports.html_report import write_report
+from .reports.plots import report_plots
 from .schemes import PLAIN, convert, scheme_of_labels
+
+SPLIT_NAMES = {"eval": "validation", "predict": "test"}  # result prefixes and the splits they score
 
 
 class WordLevelEvaluator:
@@ -77,17 +80,19 @@ def save_results(output_dir: str, prefix: str, results: Dict) -> None:
 
 
 def save_split_outputs(output_dir: str, prefix: str, evaluator: WordLevelEvaluator, results: Dict,
-                       input_scheme, write_predictions: bool) -> None:
+                       input_scheme, write_predictions: bool, log_history: Sequence[Dict] = ()) -> None:
     """``{prefix}_results.json`` (with per-type, SemEval-2013 and per-document scores), ``{prefix}_report.txt``,
     the error list (``errors.jsonl`` for the prediction split, ``{prefix}_errors.jsonl`` for others), the page
-    that shows them (``report.html`` / ``{prefix}_report.html``) and, on request, predictions.
+    that shows them (``report.html`` / ``{prefix}_report.html``, with the learning curve of ``log_history`` and
+    the split's confusion heat map) and, on request, predictions.
 
     Predictions, errors and the scores beside seqeval's are in the input's tagging scheme, next to the gold tags
     as given.
     """
     raw = evaluator.raw_split
     model_scheme = scheme_of_labels(list(evaluator.id2label.values()))
-    if PLAIN in (model_scheme, input_scheme):  # plain labels are written as the model has them
+    plain = PLAIN in (model_scheme, input_scheme)
+    if plain:  # plain labels are written as the model has them
         predicted = evaluator.tags
     else:
         predicted = [convert(tags, model_scheme, input_scheme) for tags in evaluator.tags]
@@ -100,13 +105,15 @@ def save_split_outputs(output_dir: str, prefix: str, evaluator: WordLevelEvaluat
     full[f"{prefix}_semeval"], full[f"{prefix}_per_document"] = semeval, per_document
     save_results(output_dir, prefix, full)
     with atomic_write(os.path.join(output_dir, f"{prefix}_report.txt")) as stream:
-        stream.write(evaluator.report() + "\n" + scores_table(semeval, per_document))
-    errors = split_errors(raw["tokens"], gold, predicted, documents, raw["sentence_index"], evaluator.confidence)
+        stream.write(evaluator.report() + "\n" + scores_table(semeval, per_document, plain))
+    errors = split_errors(raw["tokens"], gold, predicted, documents, raw["sentence_index"], evaluator.confidence,
+                          plain)
     write_errors(os.path.join(output_dir, "errors.jsonl" if prefix == "predict" else f"{prefix}_errors.jsonl"),
                  errors)
     write_report(os.path.join(output_dir, "report.html" if prefix == "predict" else f"{prefix}_report.html"),
                  f"{prefix} split: errors", raw["tokens"], gold, predicted, documents, raw["sentence_index"], errors,
-                 full[f"{prefix}_per_type"], semeval, per_document)
+                 full[f"{prefix}_per_type"], semeval, per_document,
+                 report_plots(log_history, gold, predicted, SPLIT_NAMES.get(prefix, prefix), plain), plain)
     if write_predictions:
         name = "predictions" if prefix == "predict" else f"{prefix}_predictions"
         write_conll(os.path.join(output_dir, f"{name}.conll"), raw["tokens"], predicted, gold, documents)

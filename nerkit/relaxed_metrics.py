@@ -22,6 +22,9 @@ from .schemes import get_spans
 # Our name for each of nervaluate's scenarios.
 SCENARIOS = {"strict": "strict", "exact": "exact", "partial": "partial", "type": "ent_type"}
 COUNTS = ("correct", "incorrect", "partial", "missed", "spurious")
+PLAIN_NOTE = ("Word-level scores: with plain labels each labelled word is one unit, so the SemEval-2013 strict and "
+              "type scores are the micro-averaged scores above, and exact and partial (boundaries, any label) only "
+              "count whether a word was labelled at all; their table is left out.")
 
 
 def _entities(tags: Sequence[Sequence[str]]) -> List[List[dict]]:
@@ -76,14 +79,15 @@ def document_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[
     return sorted(rows, key=lambda row: (row["f1"], -row["gold"]))
 
 
-def scores_table(scores: Dict, worst_documents: Sequence[Dict] = ()) -> str:
-    """The SemEval-2013 scores (overall, then per type) and the worst documents, as plain text.
+def scores_table(scores: Dict, worst_documents: Sequence[Dict] = (), plain: bool = False) -> str:
+    """The SemEval-2013 scores (overall, then per type) and the worst documents, as plain text. For plain labels
+    (``plain``) a word is the unit and the scenarios say nothing seqeval's scores do not: :data:`PLAIN_NOTE`.
 
     >>> print(scores_table(semeval_scores([["B-PER"]], [["B-PER"]])).splitlines()[2])
     strict         1.0000     1.0000     1.0000        1        0        0        0        0
     """
     header = f"{'scenario':<10} {'precision':>10} {'recall':>10} {'f1':>10} " + " ".join(f"{n:>8}" for n in COUNTS)
-    lines = ["SemEval-2013 scores (nervaluate)", header]
+    lines = [PLAIN_NOTE] if plain else ["SemEval-2013 scores (nervaluate)", header]
 
     def add(label: str, rows: Dict) -> None:
         for name in SCENARIOS:
@@ -91,12 +95,13 @@ def scores_table(scores: Dict, worst_documents: Sequence[Dict] = ()) -> str:
             lines.append(f"{label + name:<10} {row['precision']:>10.4f} {row['recall']:>10.4f} {row['f1']:>10.4f} "
                          + " ".join(f"{row[n]:>8}" for n in COUNTS))
 
-    add("", scores)
-    for entity_type, rows in scores["per_type"].items():
-        lines.append(f"\n{entity_type}")
-        add("  ", rows)
+    for entity_type, rows in [] if plain else [("", scores), *scores["per_type"].items()]:
+        if entity_type:
+            lines.append(f"\n{entity_type}")
+        add("  " if entity_type else "", rows)
     if worst_documents:
-        lines += ["", f"worst documents (of {len(worst_documents)})",
+        counted = "; gold and predicted: labelled words" if plain else ""
+        lines += ["", f"worst documents (of {len(worst_documents)}{counted})",
                   f"{'document':<20} {'precision':>10} {'recall':>10} {'f1':>10} {'gold':>6} {'predicted':>9}"]
         for row in worst_documents[:10]:
             lines.append(f"{row['document_id']:<20} {row['precision']:>10.4f} {row['recall']:>10.4f} {row['f1']:>10.4f} "

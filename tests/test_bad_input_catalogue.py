@@ -151,6 +151,36 @@ def raw_text_crlf_and_bom(folder: Path, result):
         assert all(record["text"][s:e] == t for t, (s, e) in zip(record["tokens"], record["offsets"]))
 
 
+GOLD_TEXT = "Ada Lovelace wrote.\nBob ran.\n"
+GOLD_CONLL = "-DOCSTART- O\n\nAda B-PER\nLovelace I-PER\nwrote O\n. O\n\nBob B-PER\nran O\n. O\n"
+
+
+def gold_from_another_file(folder: Path, result):
+    """The gold column of the CoNLL output is the gold file's tags, and the error list compares with them."""
+    rows = [line.split() for line in (folder / "data" / "out.conll").read_text(encoding="utf-8").splitlines() if line]
+    assert [(row[0], row[1]) for row in rows] == [tuple(line.split()) for line in GOLD_CONLL.splitlines()[2:] if line]
+    for record in jsonl_records(folder / "data" / "errors.jsonl"):
+        if record["gold"] is not None:
+            assert (record["gold"]["text"], record["gold"]["label"]) in {("Ada Lovelace", "PER"), ("Bob", "PER")}
+
+
+def label_config(labels: str) -> str:
+    """A Label Studio labelling config whose ``<Labels>`` (line 2) has ``"PER,Misc:MISC"`` (``value:alias``)."""
+    tags = []
+    for label in labels.split(","):
+        value, _, alias = label.partition(":")
+        tags.append(f'<Label value="{value}"' + (f' alias="{alias}"' if alias else "") + "/>")
+    return f'<View>\n  <Labels name="ner" toName="doc">{"".join(tags)}</Labels>\n  <Text name="doc" value="$sentence"/>\n</View>\n'
+
+
+def regions_as_configured(folder: Path, result):
+    task, = json.loads((folder / "data" / "pre.json").read_text(encoding="utf-8"))
+    assert list(task["data"]) == ["sentence"]
+    regions = task["predictions"][0]["result"]
+    assert regions, "the tiny model predicts entities here"
+    assert {(r["from_name"], r["to_name"]) for r in regions} == {("ner", "doc")}
+
+
 # ------------------------------------------------------------------------------------------------ the catalogue
 
 CONVERT = ["--input", "{data}/in.conll", "--output", "{out}/out.jsonl"]
@@ -310,6 +340,10 @@ CASES: List[Case] = [
     # Labels only in the test split. Decided: (1) predicting with a trained model whose labels lack a type of the
     # test gold works, and that type's entities count as missed (recall 0); (2) when training, the label list
     # comes from every split given, so a type seen only in the test file still gets its B-/I- labels.
+    *for_training_scripts("an empty test split", ["--model_name_or_path", "{tagger}", "--test_file", "{data}/test.conll",
+                                                   "--do_predict", "--output_dir", "{out}"],
+                          files={"data/test.conll": "-DOCSTART- -X- -X- O\n\n"},
+                          expect=["{data}/test.conll: ", "no sentence"]),
     Case("labels only in the test split: trained model", "run_ner.py",
          ["--model_name_or_path", "{tagger}", "--test_file", "{data}/test.conll", "--do_predict", "--output_dir", "{out}"],
          {"data/test.conll": "Stefan B-PER\nvisited O\non O\nMonday B-DATE\n\nAnna B-PER\nran O\n"},
@@ -348,6 +382,38 @@ CASES: List[Case] = [
     Case("--errors on input without gold tags", "predict_ner.py",
          ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{out}", "--errors", "{data}/errors.jsonl"],
          {"data/in.txt": "Ada wrote.\n"}, ["{data}/in.txt: ", "--errors compares with gold tags, and the input has none"]),
+    # An unknown label in a pre-annotation file: Label Studio 1.23 imports a prediction whose label its project
+    # lacks (prediction validation is behind a feature flag, off by default), so the check is ours, before writing.
+    Case("an unknown label in a pre-annotation file", "predict_ner.py",
+         ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{out}", "--format", "labelstudio",
+          "--label_config", "{data}/config.xml"],
+         {"data/in.txt": "Ada wrote.\n", "data/config.xml": label_config("PER,LOC,ORG")},
+         ["{data}/config.xml:2:", "the model's label 'MISC' not among the labels of <Labels name=\"ner\"> (PER, LOC, ORG)"]),
+    Case("a labelling config that is not XML", "predict_ner.py",
+         ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{out}", "--format", "labelstudio",
+          "--label_config", "{data}/config.xml"],
+         {"data/in.txt": "Ada wrote.\n", "data/config.xml": '<View>\n<Labels name="ner" toName="doc">\n<Label value="PER">\n</View>\n'},
+         ["{data}/config.xml:4:", "not a labelling config: invalid XML: mismatched tag"]),
+    Case("pre-annotations named as the labelling config names them", "predict_ner.py",
+         ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{data}/pre.json", "--format", "labelstudio",
+          "--label_config", "{data}/config.xml"],
+         {"data/in.txt": "Stefan visited Oakhallow and Brinmoor with Anna Velk of the Brinmoor Council.\n",
+          "data/config.xml": label_config("PER,Misc:MISC,LOC,ORG")}, status=0, check=regions_as_configured),
+    # Gold words that differ from the predictions': the gold tags of another file must be for the input's words.
+    Case("gold words differ from the predictions'", "predict_ner.py",
+         ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{out}", "--gold", "{data}/gold.conll",
+          "--errors", "{data}/errors.jsonl"],
+         {"data/in.txt": GOLD_TEXT, "data/gold.conll": GOLD_CONLL.replace("Bob B-PER\nran", "Bob B-PER\nrun")},
+         ["{data}/gold.conll:9:", "word 6 is 'run' here but 'ran' in {data}/in.txt (document 2, sentence 1): "
+          "gold and predictions must have the same words"]),
+    Case("a gold file that ends before the predictions", "predict_ner.py",
+         ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{out}", "--gold", "{data}/gold.conll"],
+         {"data/in.txt": GOLD_TEXT, "data/gold.conll": GOLD_CONLL[:GOLD_CONLL.index("Bob")]},
+         ["{data}/gold.conll: ", "4 words here, 7 in {data}/in.txt: the gold file ends first, after word 4"]),
+    Case("gold tags from another file with the same words work", "predict_ner.py",
+         ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{data}/out.conll", "--format", "conll",
+          "--gold", "{data}/gold.conll", "--errors", "{data}/errors.jsonl"],
+         {"data/in.txt": GOLD_TEXT, "data/gold.conll": GOLD_CONLL}, status=0, check=gold_from_another_file),
     Case("raw text with CRLF and a BOM works", "predict_ner.py",
          ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{data}/out.jsonl"],
          {"data/in.txt": b"\xef\xbb\xbfAda Lovelace wrote.\r\nStefan visited Oakhallow.\r\n"}, status=0, check=raw_text_crlf_and_bom),
@@ -486,3 +552,15 @@ def test_the_catalogue_covers_the_issue():
     ]
     assert not [name for name in required if name not in names]
     assert {case.cli for case in CASES} == set(CLIS)
+
+
+def test_the_catalogue_covers_issues_19_and_20():
+    """The bad inputs of issue #19 (annotation-tool exports and pre-annotations) and #20 (error reports) each
+    have a case, by name."""
+    names = {case.name for case in CASES}
+    required = [
+        "Label Studio offsets past the text", "Label Studio overlapping regions", "Label Studio task without its text field",
+        "Label Studio result without labels", "doccano offsets past the text", "Prodigy overlapping spans",
+        "an unknown label in a pre-annotation file", "gold words differ from the predictions'", "an empty test split",
+    ]
+    assert not [name for name in required if name not in names]

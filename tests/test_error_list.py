@@ -87,3 +87,9 @@ def test_records_carry_offsets_scores_and_context(tmp_path):
 def test_plain_labels_are_one_word_units():
     records = sentence_errors(["Ada", "wrote", "code"], ["NNP", "VBD", "NN"], ["NNP", "VBN", "NN"])
     assert [(r["class"], r["gold"]["label"], r["predicted"]["label"]) for r in records] == [("wrong_type", "VBD", "VBN")]
+    # told the tags are plain labels, the error is a word with the wrong label; O in the set: missed, spurious
+    records = split_errors([["Ada", "wrote", "code", "here"]], [["NNP", "VBD", "O", "RB"]], [["NNP", "VBN", "NN", "O"]],
+                           plain=True)
+    assert [(r["class"], r["gold"] and r["gold"]["text"], r["predicted"] and r["predicted"]["text"]) for r in records] == [
+        ("wrong_label", "wrote", "wrote"), ("spurious", None, "code"), ("missed", "here", None)]
+    assert count_by_class(records, plain=True) == {"wrong_label": 1, "missed": 1, "spurious": 1}

@@ -147,6 +147,18 @@ def test_labelstudio_text_field_from_to_name_or_option(tmp_path):
         read_sentences(path, "labelstudio", FormatOptions(tokens_field="content"))
 
 
+def test_labelstudio_regions_on_an_object_named_apart_from_its_data_field(tmp_path):
+    """<Text name="doc" value="$sentence"/>: the regions' to_name is the object, not the field; with our
+    document_id beside the text, the text is still the one other string."""
+    task = {"id": 1, "data": {"sentence": "Ada met Bob", "document_id": "d1"},
+            "annotations": [{"result": [region(0, 3, "PER", to_name="doc"), region(8, 11, "PER", to_name="doc")]}]}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps([task]), encoding="utf-8")
+    options = FormatOptions()
+    assert tagged(read_sentences(path, "labelstudio", options)) == [[("Ada", "B-PER"), ("met", "O"), ("Bob", "B-PER")]]
+    assert not options.report.counts["results ignored"]
+
+
 def test_labelstudio_astral_characters_code_points_and_utf16(tmp_path):
     ada, paris = EMOJI_TEXT.index("Ada"), EMOJI_TEXT.index("Paris")
     units = utf16_positions(EMOJI_TEXT)

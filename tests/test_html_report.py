@@ -137,3 +137,94 @@ def test_the_prediction_page_renders_in_chromium(tmp_path):
     assert dom.count("<mark ") == 2 and dom.count('<div class="doc">') == 2
     assert "<b>Lovelace</b>" not in dom and "&lt;b&gt;Lovelace&lt;/b&gt;" in dom and "doc &lt;1&gt;" in dom
     assert "London" in re.findall(r'data-type="LOC"[^>]*>([^<]*)<b>', dom)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, tiny_model):
+    """run_ner.py trains a tiny model on a slice of the sample (evaluated every 3 steps), then evaluates and
+    predicts: the output folder."""
+    import run_ner
+
+    out = tmp_path_factory.mktemp("report-run") / "out"
+    run_ner.main([str(a) for a in [
+        "--model_name_or_path", tiny_model, "--train_file", SAMPLE / "train.conll", "--validation_file",
+        SAMPLE / "dev.conll", "--test_file", SAMPLE / "test.conll", "--max_train_samples", 48, "--max_eval_samples", 30,
+        "--max_predict_samples", 30, "--max_seq_length", 32, "--num_train_epochs", 2, "--per_device_train_batch_size", 8,
+        "--eval_strategy", "steps", "--eval_steps", 3, "--logging_steps", 1, "--save_strategy", "no", "--report_to", "none",
+        "--disable_tqdm", "true", "--seed", "1", "--output_dir", out, "--do_train", "--do_eval", "--do_predict"]])
+    return out
+
+
+def embedded_pngs(page: str):
+    """(caption, PNG bytes) of each inline image of a page."""
+    import base64
+
+    return [(caption, base64.b64decode(data)) for caption, data in
+            re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)">', page)]
+
+
+def test_the_training_runs_plots_are_inside_its_reports(trained_run):
+    """eval_report.html holds learning_curve.png and confusion.png (the validation split's) byte for byte;
+    report.html the same learning curve and the test split's own confusion; nothing else is an image."""
+    validation, test = ((trained_run / name).read_text(encoding="utf-8") for name in ("eval_report.html", "report.html"))
+    curve, confusion = ((trained_run / name).read_bytes() for name in ("learning_curve.png", "confusion.png"))
+    assert embedded_pngs(validation) == [("Learning curve", curve), ("Entity-level confusion (validation)", confusion)]
+    (caption, test_curve), (test_caption, test_confusion) = embedded_pngs(test)
+    assert (caption, test_curve, test_caption) == ("Learning curve", curve, "Entity-level confusion (test)")
+    assert test_confusion.startswith(b"\x89PNG") and test_confusion != confusion
+    for page in (validation, test):
+        assert page.count("<img ") == 2 and not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+
+
+def test_an_evaluation_only_run_has_no_learning_curve(tmp_path):
+    from nerkit.reports.plots import report_plots
+
+    gold = [["B-PER", "O", "B-LOC"]]
+    plots = report_plots([{"epoch": 1.0, "eval_f1": None}], gold, [["B-PER", "O", "O"]], "validation")
+    assert [caption for caption, _ in plots] == ["Entity-level confusion (validation)"]
+
+
+@needs_chromium
+def test_the_embedded_plots_are_drawn_in_chromium(trained_run, tmp_path):
+    """The two images decode in the browser at their own size (a probe script, added to a copy of the page, writes
+    each image's natural size into the DOM once the page has loaded)."""
+    from PIL import Image
+
+    page = (trained_run / "report.html").read_text(encoding="utf-8")
+    probe = ('<script>addEventListener("load", function () { document.body.dataset.images = Array.from(document.images)'
+             '.map(function (i) { return i.naturalWidth + "x" + i.naturalHeight; }).join(" "); });</script>')
+    copy = tmp_path / "report.html"
+    copy.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = chromium("--virtual-time-budget=5000", "--dump-dom", copy.as_uri())
+    sizes = re.search(r'data-images="([^"]*)"', dom).group(1).split()
+    import io
+
+    expected = ["%dx%d" % Image.open(io.BytesIO(png)).size for _, png in embedded_pngs(page)]
+    assert sizes == expected and all(not size.startswith("0x") for size in sizes)
+
+
+@needs_chromium
+def test_plain_labels_get_the_word_level_page_in_chromium(tmp_path):
+    """POS tags (with O among them): one row per sentence, a mark per labelled word, the words in error outlined
+    with gold→predicted, the plain-label classes in the filter, and filtering by label hides the rest."""
+    rng = random.Random(5)
+    labels = ["NN", "VB", "DT", "JJ", "O"]
+    tokens = [[f"w{i}" for i in range(rng.randint(3, 9))] for _ in range(40)]
+    gold = [[rng.choice(labels) for _ in words] for words in tokens]
+    predicted = [[rng.choice(labels) if rng.random() < 0.2 else tag for tag in tags] for tags in gold]
+    documents, indices = ["d1"] * 20 + ["d2"] * 20, list(range(20)) * 2
+    errors = split_errors(tokens, gold, predicted, documents, indices, plain=True)
+    path = tmp_path / "report.html"
+    write_report(path, "pos", tokens, gold, predicted, documents, indices, errors,
+                 metrics.score(gold, predicted)["per_type"], semeval_scores(gold, predicted),
+                 document_scores(gold, predicted, documents), plain=True)
+    dom = chromium("--dump-dom", path.as_uri())
+    labelled = sum(1 for g, p in zip(gold, predicted) for a, b in zip(g, p) if (a, b) != ("O", "O"))
+    wrong = sum(1 for g, p in zip(gold, predicted) for a, b in zip(g, p) if a != b)
+    assert dom.count("<mark ") == labelled and len(re.findall(r'<mark class="t\d+ bad"', dom)) == wrong == len(errors)
+    assert dom.count('<p class="row">') == sum(1 for g, p in zip(gold, predicted) if set(g + p) != {"O"})
+    assert {e["class"] for e in errors} == {"wrong_label", "missed", "spurious"}
+    assert re.findall(r'<option value="(\w+)">', dom.split('id="f-class">')[1].split("</select>")[0]) == ["wrong_label", "missed", "spurious"]
+    kept = [e for e in errors if e["class"] == "wrong_label" and e["gold"]["label"] == "NN"]
+    dom = chromium("--dump-dom", path.as_uri() + "#class=wrong_label&type=NN")
+    assert re.findall(r'<li class="err" data-cls="(\w+)" data-type="([^"]*)">', dom) == [("wrong_label", "NN")] * len(kept)

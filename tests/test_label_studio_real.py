@@ -94,3 +94,45 @@ def test_pre_annotations_and_gold_through_a_real_label_studio(label_studio, tmp_
     options = FormatOptions(annotation="predictions")
     assert entities(read_sentences(tmp_path / "tasks.json", "labelstudio", options)) == predicted
     assert options.report.counts["tasks without annotation"] == len(gold)  # the gold tasks have no predictions
+
+
+CONFIG = """<View>
+  <Labels name="ner" toName="doc"><Label value="Person" alias="PER"/><Label value="LOC"/><Label value="ORG"/></Labels>
+  <Text name="doc" value="$sentence"/>
+</View>
+"""
+
+
+def test_a_label_the_project_lacks_is_refused_by_us_since_label_studio_takes_it(label_studio, tmp_path):
+    """Label Studio 1.23 imports a prediction whose label its labelling config lacks (its check is behind a feature
+    flag, off by default, and only logged), and keeps the label: so predict_ner.py --label_config refuses the
+    model's label before writing; with the labels the project has, the regions are named as its config names them
+    (control ``ner`` on object ``doc``, text in ``data.sentence``, PER as the alias of ``Person``)."""
+    python, base, _ = label_studio
+    config = tmp_path / "config.xml"
+    config.write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    words = [w for t in TEXTS for w in t.split()]
+    run = [sys.executable, str(ROOT / "predict_ner.py"), "--input", str(tmp_path / "in.txt"), "--quiet", "--format",
+           "labelstudio", "--label_config", str(config)]
+    refused = subprocess.run(run + ["--model", str(make_model_dir(tmp_path / "misc", words, labels=LABELS)),
+                                    "--output", str(tmp_path / "refused.json")], capture_output=True, text=True)
+    assert refused.returncode == 2 and not (tmp_path / "refused.json").exists()
+    assert refused.stderr.startswith(f"error: {config}:2: the model's label 'MISC' not among the labels")
+
+    model = make_model_dir(tmp_path / "model", words, labels=[label for label in LABELS if "MISC" not in label])
+    subprocess.run(run + ["--model", str(model), "--output", str(tmp_path / "pre.json")], check=True)
+    written = json.loads((tmp_path / "pre.json").read_text(encoding="utf-8"))
+    predicted = sorted((task["data"]["sentence"], r["value"]["start"], r["value"]["end"], r["value"]["labels"][0])
+                       for task in written for r in task["predictions"][0]["result"])
+    assert predicted
+    # Label Studio's side: our tasks, and one whose prediction has a label the project lacks (DATE).
+    stray = [{"data": {"sentence": "Ada met Bob on Monday"}, "predictions": [{"model_version": "hand", "result": [
+        {"from_name": "ner", "to_name": "doc", "type": "labels",
+         "value": {"start": 15, "end": 21, "text": "Monday", "labels": ["DATE"]}}]}]}]
+    (tmp_path / "stray.json").write_text(json.dumps(stray), encoding="utf-8")
+    subprocess.run([python, str(ROOT / "tests" / "label_studio" / "driver.py"), base, TOKEN, str(config),
+                    str(tmp_path / "pre.json"), str(tmp_path / "stray.json"), str(tmp_path)], check=True, timeout=300)
+
+    back = read_sentences(tmp_path / "tasks.json", "labelstudio", FormatOptions(annotation="predictions"))
+    assert entities(back) == sorted(predicted + [("Ada met Bob on Monday", 15, 21, "DATE")])

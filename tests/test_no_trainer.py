@@ -3,6 +3,7 @@
 Runs call ``main(argv)`` in-process (no launcher is involved), which is much faster than a subprocess each.
 """
 
+import base64
 import json
 from collections import Counter
 from pathlib import Path
@@ -120,6 +121,9 @@ def test_outputs_of_a_default_run(trained):
     assert {"eval_precision", "eval_recall", "eval_f1", "eval_accuracy", "eval_overall_f1", "eval_per_type",
             "eval_loss", "eval_samples", "eval_runtime"} <= set(evaluation)
     assert "python run_ner_no_trainer.py" in (trained / "README.md").read_text()  # the model card's command
+    # the loop's learning curve is inside both report pages, byte for byte
+    curve = base64.b64encode((trained / "learning_curve.png").read_bytes()).decode("ascii")
+    assert all(curve in (trained / name).read_text() for name in ("eval_report.html", "report.html"))
     combined = json.loads((trained / "all_results.json").read_text())
     assert combined["train_loss"] == train["train_loss"] and combined["predict_f1"] == results(trained, "predict")["predict_f1"]
 

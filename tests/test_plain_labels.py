@@ -6,6 +6,7 @@ included (``PRP$``, ``-LRB-``, ``''``, ``.``), which no reader may take for malf
 
 import json
 import random
+import re
 from pathlib import Path
 
 import datasets
@@ -198,6 +199,20 @@ def test_run_ner_trains_a_pos_tagger_with_task_name_pos(pos_tagger, corpus):
     assert {t for s in predicted for t in s.ner_tags} <= set(labels)
     card = (pos_tagger / "README.md").read_text()
     assert "token classification" in card and "Word-level scores" in card and "- ner\n" not in card
+
+
+def test_a_pos_run_reports_words_not_entities(pos_tagger, corpus):
+    """The eval report and report.html of a POS run speak of labelled words: no SemEval-2013 table (one-word units),
+    one row of labelled words per sentence, the plain-label error classes, labels rather than entity types."""
+    text = (pos_tagger / "eval_report.txt").read_text(encoding="utf-8")
+    assert "Word-level scores" in text and "SemEval-2013 scores (nervaluate)" not in text
+    page = (pos_tagger / "eval_report.html").read_text(encoding="utf-8")
+    assert "<i>labels</i>" in page and "<i>gold</i>" not in page and "entities" not in page
+    assert re.findall(r'<option value="(\w+)">', page.split('id="f-class">')[1].split("</select>")[0]) == ["wrong_label", "missed", "spurious"]
+    assert "<label>label <select" in page and "<th>label</th>" in page
+    # the validation split is dev.conll, where every word has a POS tag: one mark per word
+    words = sum(len(s.tokens) for s in read_sentences(corpus / "dev.conll", "conll", FormatOptions(tag_column=1, plain_labels=True)))
+    assert page.count("<mark ") == words
 
 
 def test_a_pos_tagger_evaluates_without_being_told_its_labels_are_plain(pos_tagger, corpus, tmp_path):

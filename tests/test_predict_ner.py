@@ -370,3 +370,18 @@ def test_pre_annotations_for_each_tool_read_back_and_sorted_by_uncertainty(tmp_p
     assert all(0 <= r["score"] <= 1 and r["type"] == "labels" for r in regions)
     prodigy = jsonl(tmp_path / "pre.prodigy.jsonl")
     assert [r["meta"]["score"] for r in prodigy] == scores and "answer" not in prodigy[0]
+
+
+def test_gold_from_another_file_follows_the_inputs_sentences(tmp_path):
+    """--gold: the gold file's words in one sentence, the input's split in two: the tags follow the input's
+    sentences; a gold file in IOB1 gives its scheme to the output, as word-level input with tags does."""
+    from nerkit.inference.reading import attach_gold, read_documents
+    from nerkit.schemes import IOB1
+
+    (tmp_path / "in.txt").write_text("Ada Lovelace wrote. Bob ran.\n", encoding="utf-8")
+    (tmp_path / "gold.conll").write_text("Ada I-PER\nLovelace I-PER\nwrote O\n. O\nBob I-PER\nran O\n. O\n", encoding="utf-8")
+    loaded = read_documents(tmp_path / "in.txt")
+    attach_gold(loaded, tmp_path / "gold.conll", "in.txt")
+    document, = loaded.documents
+    assert [[w for w, _, _ in s] for s in document.sentences] == [["Ada", "Lovelace", "wrote", "."], ["Bob", "ran", "."]]
+    assert document.gold == [["I-PER", "I-PER", "O", "O"], ["I-PER", "O", "O"]] and loaded.gold_scheme is IOB1

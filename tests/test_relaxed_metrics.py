@@ -69,3 +69,8 @@ def test_documents_worst_first_and_in_the_table():
 def test_plain_labels_score_per_word():
     scores = semeval_scores([["NNP", "VBD", "NN"]], [["NNP", "VBN", "NN"]])
     assert scores["exact"]["f1"] == 1.0 and scores["strict"]["f1"] == pytest.approx(2 / 3)
+    # exact and partial say only that every word has a label: the word-level report leaves them out
+    rows = document_scores([["NNP", "VBD", "NN"]], [["NNP", "VBN", "NN"]], ["d1"])
+    table = scores_table(scores, rows, plain=True)
+    assert "SemEval-2013 scores (nervaluate)" not in table and "\nexact " not in table
+    assert table.startswith("Word-level scores") and "labelled words" in table and "d1" in table

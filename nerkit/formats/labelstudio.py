@@ -10,7 +10,8 @@
 
 Reading: the text is ``data[<field>]``; the field is ``--text_column_name`` when given, else the ``to_name`` of
 the ``labels`` results when it names a data field (as ``<Text name="text" value="$text"/>`` does), else
-``text``, else the only string in ``data``. Which annotation (``options.annotation``): ``latest`` (default:
+``text``, else the only string in ``data``; regions whose ``to_name`` names no data field (``<Text name="doc"
+value="$sentence"/>``) are read when all of the task's are on that one object. Which annotation (``options.annotation``): ``latest`` (default:
 the last one that is not ``was_cancelled``, by ``updated_at`` / ``created_at``, then position), ``first``, an
 annotation id, or ``predictions`` (the latest prediction; predictions are read only then). A task with none
 is skipped and counted. Results of other types (choices, relations, ...) and ``labels`` results on another
@@ -80,7 +81,7 @@ def _text_field(data: Dict[str, Any], results: Sequence[Any], options, fail) -> 
         return named[0]
     if "text" in data:
         return "text"
-    strings = [name for name, value in data.items() if isinstance(value, str)]
+    strings = [name for name, value in data.items() if isinstance(value, str) and name != "document_id"]  # ours
     if len(strings) == 1:
         return strings[0]
     raise fail('missing text field: no "text" in "data" and no single string field (give --text_column_name)')
@@ -153,9 +154,15 @@ def _task(path: Path, line: int, task: Any, options) -> List[Sentence]:
     text = data.get(field)
     if not isinstance(text, str):
         raise fail(f'missing text field {field!r} in "data"' if text is None else f'data field {field!r} is not a string')
+    # The <Text> object the regions are on: named like the data field (name="text" value="$text"), or, when the
+    # config names them apart (name="doc" value="$sentence"), the one object all regions are on.
+    targets = {r.get("to_name") for r in results if isinstance(r, dict) and r.get("type") == "labels"} - {None}
+    on = field
+    if len(targets) == 1 and field not in targets and not isinstance(data.get(*targets), str):
+        on = next(iter(targets))
     regions = []
     for result in results:
-        if isinstance(result, dict) and result.get("type") == "labels" and result.get("to_name", field) in (field, None):
+        if isinstance(result, dict) and result.get("type") == "labels" and result.get("to_name", on) in (on, None):
             regions.append(_region(result, fail))
         else:
             kind = result.get("type") if isinstance(result, dict) else type(result).__name__
@@ -174,15 +181,18 @@ def read(path: Path, options) -> Iterator[Sentence]:
         yield from _task(path, line, task, options)
 
 
-def regions(text: str, entities, unit: str = "codepoints", prefix: str = "r") -> List[Dict[str, Any]]:
-    """Label Studio ``labels`` results for ``(start, end, label)`` entities of ``text``."""
+def regions(text: str, entities, unit: str = "codepoints", prefix: str = "r", from_name: str = "label",
+            to_name: str = "text") -> List[Dict[str, Any]]:
+    """Label Studio ``labels`` results for ``(start, end, label)`` entities of ``text``, for the ``<Labels>``
+    control ``from_name`` on the ``<Text>`` object ``to_name``."""
     positions = utf16_positions(text) if unit == "utf16" else None
     results = []
     for number, (start, end, label) in enumerate(entities):
         value = {"start": start, "end": end, "text": text[start:end], "labels": [label]}
         if positions is not None:
             value.update(start=positions[start], end=positions[end])
-        results.append({"id": f"{prefix}{number}", "from_name": "label", "to_name": "text", "type": "labels", "value": value})
+        results.append({"id": f"{prefix}{number}", "from_name": from_name, "to_name": to_name, "type": "labels",
+                        "value": value})
     return results
 
 
@@ -196,6 +206,6 @@ def write(sentences: List[Sentence], path: Path, options) -> None:
         stream.write("[\n" + ",\n".join(json.dumps(task, ensure_ascii=False) for task in tasks) + "\n]\n")
 
 
-def task_data(document_id, text: str) -> Dict[str, Any]:
-    """A task's ``data``: the text, and our document id when there is one."""
-    return {"text": text} if document_id is None else {"text": text, "document_id": document_id}
+def task_data(document_id, text: str, field: str = "text") -> Dict[str, Any]:
+    """A task's ``data``: the text (under ``field``), and our document id when there is one."""
+    return {field: text} if document_id is None else {field: text, "document_id": document_id}

@@ -293,3 +293,46 @@ def sentence_documents(sentences) -> List[Document]:
         documents.append(Document(text=text, sentences=words, id=document_id,
                                   gold=[list(s.ner_tags) for s in group], context_key=first.document_id or ""))
     return documents
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Gold tags from another file
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _word_line(sentence, position: int, format_name: str) -> Optional[int]:
+    """The line of a sentence's word: one word a line in CoNLL, the sentence's record line elsewhere."""
+    if sentence.line is None:
+        return None
+    return sentence.line + position if format_name == "conll" else sentence.line
+
+
+def attach_gold(loaded: LoadedInput, gold_path, input_name: str, options: Optional[FormatOptions] = None) -> None:
+    """Gold tags for the documents of ``loaded`` from another file (any word-level format), whose words must
+    be the input's words in the same order (sentence breaks may differ: the tags follow the input's sentences).
+
+    A word that differs, or one file ending before the other, is a :class:`NerDataError` naming the gold file's
+    line, the word's number, both words, and where the input has it.
+    """
+    options = options or FormatOptions()
+    format_name = guess_format(Path(gold_path))
+    sentences = read_sentences(gold_path, format_name, options)
+    gold_words = [(word, tag, sentence, position) for sentence in sentences
+                  for position, (word, tag) in enumerate(zip(sentence.tokens, sentence.ner_tags))]
+    places = [(word, document.id if document.id is not None else count, index)
+              for count, document in enumerate(loaded.documents, 1)
+              for index, sentence in enumerate(document.sentences, 1) for word, _, _ in sentence]
+    for number, ((word, _, sentence, position), (expected, document, index)) in enumerate(zip(gold_words, places), 1):
+        if word != expected:
+            raise NerDataError(f"word {number} is {word!r} here but {expected!r} in {input_name} (document {document}, "
+                               f"sentence {index}): gold and predictions must have the same words", path=str(gold_path),
+                               line=_word_line(sentence, position, format_name))
+    if len(gold_words) != len(places):
+        fewer = "the gold file" if len(gold_words) < len(places) else input_name
+        raise NerDataError(f"{len(gold_words)} words here, {len(places)} in {input_name}: {fewer} ends first, after "
+                           f"word {min(len(gold_words), len(places))}; gold and predictions must have the same words",
+                           path=str(gold_path))
+    tags = iter(tag for _, tag, _, _ in gold_words)
+    for document in loaded.documents:
+        document.gold = [[next(tags) for _ in sentence] for sentence in document.sentences]
+    loaded.gold_scheme = PLAIN if options.plain_labels else detect_scheme(sentence.ner_tags for sentence in sentences)

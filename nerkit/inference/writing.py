@@ -18,6 +18,7 @@ from typing import Any, List, Optional, Sequence
 from ..errors import NerDataError
 from ..files import atomic_write
 from ..formats import doccano, labelstudio, prodigy
+from ..formats.labelling_config import LabellingConfig
 from ..reports.html_report import PredictionPage
 from ..schemes import get_spans, original_type
 from .documents import DocumentPrediction, inline_text
@@ -90,10 +91,12 @@ class PredictionWriter:
       highlighted on the text; :meth:`close` ends it.
     """
 
-    def __init__(self, stream, format: str = "jsonl", model_version: str = "nerkit"):
+    def __init__(self, stream, format: str = "jsonl", model_version: str = "nerkit",
+                 labelling_config: Optional[LabellingConfig] = None):
         if format not in OUTPUT_FORMATS:
             raise NerDataError(f"unknown output format {format!r} (choose from {', '.join(OUTPUT_FORMATS)})")
         self.stream, self.format, self.model_version = stream, format, model_version
+        self.labelling_config = labelling_config  # labelstudio: the project's control, object and text field
         self._conll = ConllWriter(stream)
         self._page = PredictionPage(stream) if format == "html" else None
         self._tasks = 0  # labelstudio: tasks written into the JSON list so far
@@ -113,13 +116,17 @@ class PredictionWriter:
         self._page.write(prediction.document.id, prediction.document.text, prediction.entities)
 
     def _write_labelstudio(self, prediction: DocumentPrediction) -> None:
-        """A task with the entities as one prediction (``model_version``, a score per region and per task)."""
+        """A task with the entities as one prediction (``model_version``, a score per region and per task), named
+        as the labelling config names its ``<Labels>``, ``<Text>`` and text field when one was given."""
         text = prediction.document.text
         entities = prediction.entities
-        results = labelstudio.regions(text, [(e["start"], e["end"], original_type(e["label"])) for e in entities])
+        config = self.labelling_config
+        names = {} if config is None else {"from_name": config.from_name, "to_name": config.to_name}
+        results = labelstudio.regions(text, [(e["start"], e["end"], original_type(e["label"])) for e in entities], **names)
         for result, entity in zip(results, entities):
             result["score"] = entity["score"]
-        task = {"data": labelstudio.task_data(prediction.document.id, text), "predictions": [
+        data = labelstudio.task_data(prediction.document.id, text, "text" if config is None else config.text_field)
+        task = {"data": data, "predictions": [
             {"model_version": self.model_version, "score": least_confidence(prediction), "result": results}]}
         self.stream.write(("[\n" if not self._tasks else ",\n") + json.dumps(task, ensure_ascii=False))
         self._tasks += 1

@@ -18,7 +18,8 @@ The modules, one job each:
   SemEval-2013 class, place and context, written by ``evaluation.save_split_outputs`` and ``predict_ner.py``;
 - ``html_report``: ``report.html``, the scores and the documents with their entities and errors highlighted
   (from ``templates/report.html``), one self-contained page;
-- ``plots``: the learning curve, the per-type bars and the confusion heat map (matplotlib, Agg canvas);
+- ``plots``: the learning curve, the per-type bars and the confusion heat map (matplotlib, Agg canvas), and
+  the PNGs ``report.html`` holds (``report_plots``);
 - ``model_card``: :func:`model_card`, rendered from ``templates/model_card.md``;
 - ``run_facts``: :class:`RunFacts`, the facts about a run that the training script passes in explicitly;
 - ``training_reports``: :func:`write_training_reports` and :func:`report_training_run`, which write the files.

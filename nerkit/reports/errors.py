@@ -12,7 +12,9 @@ Each record: the class, ``document_id`` and ``sentence_index``, ``gold`` and ``p
 side that has none): label, word offsets ``start``/``end`` (end exclusive) in the sentence, text, character
 offsets ``char_start``/``char_end`` when the input has them, and for the prediction its ``score`` (mean
 probability of its words' tags) when known; ``left`` and ``right`` hold the words around.
-Plain labels (POS tags) are one-word units, so their errors are words given the wrong label.
+Plain labels (POS tags) are one-word units, so their errors are words: with ``plain``, a word given another
+label is ``wrong_label`` (what ``wrong_type`` is for entities), and when ``O`` is among the labels a word
+labelled only by gold is ``missed``, only by the prediction ``spurious``; the boundary classes cannot occur.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from ..files import atomic_write
 from ..schemes import Span, get_spans
 
 ERROR_CLASSES = ("missed", "spurious", "wrong_type", "wrong_boundary", "wrong_type_and_boundary")
+PLAIN_ERROR_CLASSES = ("wrong_label", "missed", "spurious")
+
+
+def error_classes(plain: bool = False):
+    """The classes errors of entities, or of plain labels (``plain``), fall into."""
+    return PLAIN_ERROR_CLASSES if plain else ERROR_CLASSES
 CONTEXT_WORDS = 5
 
 
@@ -74,9 +82,9 @@ def _span_record(span: Span, words: Sequence[str], offsets, confidence) -> Dict:
 
 def sentence_errors(words: Sequence[str], gold_tags: Sequence[str], predicted_tags: Sequence[str],
                     document_id: Optional[str] = None, sentence_index: int = 0, confidence=None,
-                    offsets: Optional[Sequence[Tuple[int, int]]] = None) -> List[Dict]:
+                    offsets: Optional[Sequence[Tuple[int, int]]] = None, plain: bool = False) -> List[Dict]:
     """The error records of one sentence (``confidence``: per word probability of the predicted tag;
-    ``offsets``: per word ``(start, end)`` characters).
+    ``offsets``: per word ``(start, end)`` characters; ``plain``: the tags are plain labels).
 
     >>> record, = sentence_errors(["Ada", "met", "Bob", "Smith"], ["B-PER", "O", "B-PER", "I-PER"],
     ...                           ["B-PER", "O", "B-ORG", "O"], "d1", 3, confidence=[0.9, 1.0, 0.5, 0.8])
@@ -88,7 +96,7 @@ def sentence_errors(words: Sequence[str], gold_tags: Sequence[str], predicted_ta
         first = min(s[1] for s in (gold, predicted) if s is not None)
         last = max(s[2] for s in (gold, predicted) if s is not None)
         records.append({
-            "class": kind, "document_id": document_id or None, "sentence_index": int(sentence_index),
+            "class": "wrong_label" if plain and kind == "wrong_type" else kind, "document_id": document_id or None, "sentence_index": int(sentence_index),
             "gold": None if gold is None else _span_record(gold, words, offsets, None),
             "predicted": None if predicted is None else _span_record(predicted, words, offsets, confidence),
             "left": list(words[max(0, first - CONTEXT_WORDS):first]), "right": list(words[last:last + CONTEXT_WORDS]),
@@ -96,19 +104,20 @@ def sentence_errors(words: Sequence[str], gold_tags: Sequence[str], predicted_ta
     return records
 
 
-def split_errors(tokens, gold, predicted, document_ids=None, sentence_indices=None, confidence=None) -> List[Dict]:
-    """The error records of a split, one list of words and tags per sentence."""
+def split_errors(tokens, gold, predicted, document_ids=None, sentence_indices=None, confidence=None,
+                 plain: bool = False) -> List[Dict]:
+    """The error records of a split, one list of words and tags per sentence (``plain``: plain labels)."""
     records = []
     for index, words in enumerate(tokens):
         records += sentence_errors(
             words, gold[index], predicted[index], document_ids[index] if document_ids is not None else None,
             sentence_indices[index] if sentence_indices is not None else index,
-            None if confidence is None else confidence[index])
+            None if confidence is None else confidence[index], plain=plain)
     return records
 
 
-def count_by_class(records: Iterable[Dict]) -> Dict[str, int]:
-    counts = dict.fromkeys(ERROR_CLASSES, 0)
+def count_by_class(records: Iterable[Dict], plain: bool = False) -> Dict[str, int]:
+    counts = dict.fromkeys(error_classes(plain), 0)
     for record in records:
         counts[record["class"]] += 1
     return counts

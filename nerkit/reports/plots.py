@@ -14,7 +14,7 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ..files import atomic_write
-from .confusion import MISSED, SPURIOUS, EntityConfusion
+from .confusion import MISSED, SPURIOUS, EntityConfusion, confusion_level, entity_confusion
 
 CROWDED = 20  # more types than this (POS tag sets) get compact plots
 
@@ -30,11 +30,18 @@ def _figure(width: float, height: float):
     return figure
 
 
-def _save_png(figure, path) -> Path:
+def png_bytes(figure) -> bytes:
+    """A figure as PNG bytes (what the files hold, and what ``report.html`` embeds)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _save_png(figure, path) -> Optional[Path]:
+    if figure is None:
+        return None
     with atomic_write(path, mode="wb") as stream:
-        stream.write(buffer.getvalue())
+        stream.write(png_bytes(figure))
     return Path(path)
 
 
@@ -60,6 +67,11 @@ def learning_curve_points(log_history: Sequence[Mapping]) -> Tuple[Points, Point
 
 def plot_learning_curve(log_history: Sequence[Mapping], path) -> Optional[Path]:
     """Training loss (left axis) and validation F1 (right axis) against steps; None when nothing was logged."""
+    return _save_png(learning_curve_figure(log_history), path)
+
+
+def learning_curve_figure(log_history: Sequence[Mapping]):
+    """The learning curve's figure (see :func:`plot_learning_curve`); None when nothing was logged."""
     losses, scores = learning_curve_points(log_history)
     if not losses and not scores:
         return None
@@ -83,7 +95,7 @@ def plot_learning_curve(log_history: Sequence[Mapping], path) -> Optional[Path]:
     axis.grid(alpha=0.3)
     axis.legend(handles=handles, loc="center right")
     axis.set_title("Learning curve")
-    return _save_png(figure, path)
+    return figure
 
 
 def plot_per_type(per_type: Mapping[str, Mapping[str, float]], path,
@@ -118,6 +130,11 @@ def plot_per_type(per_type: Mapping[str, Mapping[str, float]], path,
 
 def plot_confusion(confusion: EntityConfusion, path, title: str = "Entity-level confusion") -> Optional[Path]:
     """The confusion table as a heat map: colour by share of the row, every cell annotated with its count."""
+    return _save_png(confusion_figure(confusion, title), path)
+
+
+def confusion_figure(confusion: EntityConfusion, title: str = "Entity-level confusion"):
+    """The confusion heat map's figure (see :func:`plot_confusion`); None without types."""
     if not confusion.types:
         return None
     rows, columns = confusion.rows, confusion.columns
@@ -145,4 +162,15 @@ def plot_confusion(confusion: EntityConfusion, path, title: str = "Entity-level 
     axis.set_ylabel("gold")
     axis.set_title(title)
     figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04, label="share of row")
-    return _save_png(figure, path)
+    return figure
+
+
+def report_plots(log_history: Sequence[Mapping], gold_tags: Sequence[Sequence[str]],
+                 predicted_tags: Sequence[Sequence[str]], split: str, plain: bool = False) -> List[Tuple[str, bytes]]:
+    """``(caption, PNG bytes)`` for ``report.html``: the learning curve, when the run logged one (the figure of
+    ``learning_curve.png``), and the split's own confusion heat map (that of ``confusion.png`` for the split the
+    training reports describe)."""
+    title = f"{confusion_level(plain)} confusion ({split})"
+    figures = [("Learning curve", learning_curve_figure(log_history)),
+               (title, confusion_figure(entity_confusion(gold_tags, predicted_tags), title))]
+    return [(caption, png_bytes(figure)) for caption, figure in figures if figure is not None]
