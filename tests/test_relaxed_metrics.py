@@ -74,3 +74,11 @@ def test_plain_labels_score_per_word():
     table = scores_table(scores, rows, plain=True)
     assert "SemEval-2013 scores (nervaluate)" not in table and "\nexact " not in table
     assert table.startswith("Word-level scores") and "labelled words" in table and "d1" in table
+
+
+def test_a_document_without_entities_is_not_among_the_worst():
+    # a news brief with no names, tagged with none, is right; one with a missed name is the one to look at
+    rows = document_scores([["O", "O"], ["B-PER", "O"], ["O"]], [["O", "O"], ["O", "O"], ["B-LOC"]],
+                           ["brief", "missed", "spurious"])
+    assert [row["document_id"] for row in rows][-1] == "brief"
+    assert rows[-1]["f1"] == 1.0 and {row["f1"] for row in rows[:2]} == {0.0}
