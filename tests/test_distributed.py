@@ -1,7 +1,9 @@
-"""Both training scripts as 2 real ranks on the CPU (gloo), through the documented launch command.
+"""Both training scripts as 2 real ranks on the CPU (gloo), through the documented launch commands, without
+``--use_cpu``: on a machine without a GPU, launched processes are CPU processes (as upstream's are).
 
-    torchrun --nproc_per_node 2 run_ner.py --use_cpu ...
-    torchrun --nproc_per_node 2 run_ner_no_trainer.py --use_cpu ...
+    torchrun --nproc_per_node 2 run_ner.py ...
+    torchrun --nproc_per_node 2 run_ner_no_trainer.py ...
+    accelerate launch --multi_gpu --num_processes 2 run_ner_no_trainer.py ...
 
 What each rank trained on is observed from outside the scripts: a ``sitecustomize`` probe on ``PYTHONPATH``
 registers a global forward hook that records, per process, the world size and every training input the token
@@ -23,6 +25,7 @@ import torch
 
 import run_ner
 import run_ner_no_trainer
+from nerkit.script_setup import cpu_requested
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"
@@ -90,7 +93,16 @@ def train_inputs(model_dir: Path, pack_length=None):
 EVEN_BATCHES = ("--max_tokens_per_batch", "0", "--pack_length", "0")
 
 
-def launch_two_ranks(script: str, model_dir: Path, output_dir: Path, probe_dir: Path, batching=EVEN_BATCHES):
+LAUNCHERS = {
+    "torchrun": lambda port: [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port)],
+    "accelerate": lambda port: [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                                "--main_process_port", str(port)],
+}
+
+
+def launch_two_ranks(script: str, model_dir: Path, output_dir: Path, probe_dir: Path, batching=EVEN_BATCHES,
+                     launcher: str = "torchrun"):
     probe_dir.mkdir()
     (probe_dir / "sitecustomize.py").write_text(PROBE)
     records = probe_dir / "records"
@@ -98,8 +110,7 @@ def launch_two_ranks(script: str, model_dir: Path, output_dir: Path, probe_dir: 
     env = dict(os.environ, NERKIT_TRAIN_PROBE=str(records),
                PYTHONPATH=os.pathsep.join([str(probe_dir), str(REPO), os.environ.get("PYTHONPATH", "")]))
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-        script, "--use_cpu",
+        *LAUNCHERS[launcher](free_port()), script,
         "--model_name_or_path", str(model_dir),
         "--train_file", str(SAMPLE / "train.conll"), "--validation_file", str(SAMPLE / "dev.conll"),
         "--max_train_samples", str(TRAIN_SENTENCES), "--max_eval_samples", "61",  # 61: uneven across 2 ranks
@@ -136,12 +147,15 @@ def metrics_without_timing(path: Path):
 SCRIPTS = {"run_ner_no_trainer.py": run_ner_no_trainer, "run_ner.py": run_ner}
 
 
-@pytest.fixture(scope="module", params=list(SCRIPTS))
+RUNS = [("run_ner_no_trainer.py", "torchrun"), ("run_ner.py", "torchrun"), ("run_ner_no_trainer.py", "accelerate")]
+
+
+@pytest.fixture(scope="module", params=RUNS, ids=[f"{script}-{launcher}" for script, launcher in RUNS])
 def two_rank_run(request, tiny_model, tmp_path_factory):
-    """One 2-process training run per script, then a 1-process evaluation of its final model."""
-    script, module = request.param, SCRIPTS[request.param]
+    """One 2-process training run per script and launcher, then a 1-process evaluation of its final model."""
+    (script, launcher), module = request.param, SCRIPTS[request.param[0]]
     folder = tmp_path_factory.mktemp(script.replace(".py", ""))
-    ranks = launch_two_ranks(script, tiny_model, folder / "ddp", folder / "probe")
+    ranks = launch_two_ranks(script, tiny_model, folder / "ddp", folder / "probe", launcher=launcher)
     extra = ["--report_to", "none"] if script == "run_ner.py" else []
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each rank under torchrun (OMP_NUM_THREADS=1)
@@ -194,3 +208,40 @@ def test_eval_loss_equals_one_process_evaluation(two_rank_run):
     else:
         # The Trainer averages batch means, so its loss depends a little on how batches fall on ranks.
         assert two == pytest.approx(one, rel=0.05)
+
+
+@pytest.mark.parametrize("script", list(SCRIPTS))
+def test_more_processes_than_gpus_is_one_line(script, tiny_model, tmp_path, capsys, monkeypatch):
+    """The one real mismatch: a machine with GPUs, fewer of them than the processes launched on it."""
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(SystemExit) as stop:
+        SCRIPTS[script].main(["--model_name_or_path", str(tiny_model), "--train_file", str(SAMPLE / "train.conll"),
+                              "--output_dir", str(tmp_path / "out"), "--do_train"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: launched 2 processes on a machine with 1 GPU(s): start at most 1 a machine "
+        "(torchrun --nproc_per_node 1), or add --use_cpu to run all on the CPU"]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv, asked", [
+    ([], False), (["--use_cpu"], True), (["--use_cpu", "--seed", "1"], True), (["--use_cpu", "false"], False),
+    (["--use_cpu=True"], True), (["--use-cpu", "1"], True), (["--use_cpu_x"], False), (["--seed", "1"], False),
+])
+def test_use_cpu_is_read_before_the_arguments_are_parsed(argv, asked, monkeypatch):
+    monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)
+    assert cpu_requested(argv) is asked
+
+
+@pytest.mark.parametrize("text, asked", [('{"use_cpu": true}', True), ("use_cpu: false\n", False), ("seed: 1\n", False)])
+def test_use_cpu_in_a_file_of_arguments(text, asked, tmp_path, monkeypatch):
+    monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)
+    path = tmp_path / ("args.json" if text.startswith("{") else "args.yaml")
+    path.write_text(text)
+    assert cpu_requested([str(path)]) is asked
+    monkeypatch.setenv("ACCELERATE_USE_CPU", "true")  # accelerate launch --cpu
+    assert cpu_requested([str(path)]) is True
