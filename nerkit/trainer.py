@@ -145,8 +145,9 @@ class NerTrainer(Trainer):
         """``Trainer.evaluation_loop`` with the logits back in input order, scored by ``evaluator``.
 
         With an evaluator, the logits are gathered as the Trainer gathers them for a ``compute_metrics`` (unless
-        ``--prediction_loss_only``). One process: the loss is the mean over all labelled sub-words of the gathered
-        logits, as the Accelerate loop reports it; the Trainer's mean of batch means would change with the batching.
+        ``--prediction_loss_only``), each input once whatever the number of processes. The loss is then the mean
+        over all labelled sub-words of the gathered logits, as the Accelerate loop reports it; the Trainer's mean
+        of batch means would change with the batching and with how batches fall on processes.
         """
         order = evaluation_order(dataloader)
         if order is not None and self.compute_metrics is not None:
@@ -160,7 +161,7 @@ class NerTrainer(Trainer):
             scores = denumpify_detensorize(self.evaluator(EvalPrediction(predictions=predictions, label_ids=label_ids)))
             metrics.update({_prefixed(key, metric_key_prefix): value for key, value in scores.items()})
         loss_key = f"{metric_key_prefix}_loss"
-        if self.args.world_size <= 1 and loss_key in metrics and predictions is not None and label_ids is not None:
+        if loss_key in metrics and predictions is not None and label_ids is not None:
             logits = predictions[0] if isinstance(predictions, tuple) else predictions
             loss = split_loss(logits, label_ids, self.class_weights)
             if loss is not None:
