@@ -12,26 +12,38 @@ The datasets handed to :class:`NerTrainer` hold model inputs and labels only
 It also keeps pickles out of what it writes (``training_args.bin``, a pickle of the ``TrainingArguments``
 that nothing reads back, becomes ``training_args.json``), and with ``save_on_interrupt`` turns Ctrl-C
 during training into "finish this step, save ``checkpoint-N``, stop" (exit status 130, resumable with
-``--resume_from_checkpoint latest``).
+``--resume_from_checkpoint latest``; with several processes all stop after the same step).
+
+Checkpoints appear whole or not at all: the Trainer's own ``_save_checkpoint`` runs unchanged, pointed at a
+hidden ``.checkpoint-N.partial`` folder, and once every process has written its part (each its RNG state) the
+main one renames it ``checkpoint-N``. A process killed during a save leaves the previous checkpoint the latest.
+This wraps the one non-public method overridden here (with ``_get_output_dir``, which it points elsewhere).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 from functools import partial
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import DataLoader
 from transformers import EvalPrediction, Trainer
-from transformers.trainer_utils import EvalLoopOutput, denumpify_detensorize, seed_worker
+from transformers.trainer_utils import (
+    PREFIX_CHECKPOINT_DIR,
+    EvalLoopOutput,
+    denumpify_detensorize,
+    rotate_checkpoints,
+    seed_worker,
+)
 
 from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, evaluation_order, input_lengths, restore_order
 from .files import atomic_write
 from .interrupts import SaveOnInterruptCallback, stopped_after_interrupt
 from .losses import WeightedLoss, split_loss
-from .outputs import last_checkpoint
+from .outputs import COMPLETE_CHECKPOINT, last_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +100,40 @@ class NerTrainer(Trainer):
                 os.remove(pickled)
         if self.args.push_to_hub and not _internal_call:  # as Trainer.save_model does
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+    # ---- checkpoints --------------------------------------------------------------------------------------------
+
+    def _save_checkpoint(self, model, trial) -> None:
+        """``Trainer._save_checkpoint`` into a hidden folder, renamed ``checkpoint-N`` when complete (module docstring)."""
+        run_dir = self._get_output_dir(trial)
+        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        staging = os.path.join(run_dir, f".{name}.partial")  # the same on every process: each adds its files
+        if self.args.should_save and os.path.exists(staging):
+            shutil.rmtree(staging)  # left by a run killed while saving
+        self.accelerator.wait_for_everyone()
+        self._staging_dir = staging
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging_dir = None
+        self.accelerator.wait_for_everyone()  # every process's part is written
+        if self.args.should_save:
+            final = os.path.join(run_dir, name)
+            best = self.state.best_model_checkpoint
+            if best and best.startswith(staging + os.sep):  # the Trainer recorded the staged path
+                self.state.best_model_checkpoint = os.path.join(run_dir, os.path.basename(best))
+                self.state.save_to_json(os.path.join(staging, name, COMPLETE_CHECKPOINT))
+            if os.path.exists(final):
+                shutil.rmtree(final)
+            os.replace(os.path.join(staging, name), final)
+            os.rmdir(staging)
+            rotate_checkpoints(output_dir=run_dir, save_total_limit=self.args.save_total_limit,
+                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
+        self.accelerator.wait_for_everyone()  # no process goes on before the checkpoint has its name
+
+    def _get_output_dir(self, trial) -> str:
+        staging = getattr(self, "_staging_dir", None)
+        return staging if staging is not None else super()._get_output_dir(trial)
 
     # ---- batches ------------------------------------------------------------------------------------------------
 

@@ -3,7 +3,10 @@ commands started together (and their whole process groups killed if anything fai
 
 What each rank trained on is observed from outside the scripts: a ``sitecustomize`` probe on ``PYTHONPATH``
 registers a global forward hook that records, per process, the world size and every training input the token
-classifier saw, written as ``rank-PID.json`` when the process exits.
+classifier saw, written as ``rank-PID.json`` when the process exits. Under a launcher each worker also leaves
+``pid-rank-R`` (its process id) and ``trained-rank-R`` after its first training batch, and can be slowed
+(``NERKIT_PROBE_STEP_SECONDS`` a batch) or stopped inside its second checkpoint's save
+(``NERKIT_PROBE_PAUSE_SAVE_RANK``: it leaves ``saving-rank-R`` and sleeps), for tests that send signals.
 """
 
 from __future__ import annotations
@@ -23,16 +26,44 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"
 
 PROBE = '''
-import atexit, json, os
+import atexit, json, os, time
 _out = os.environ.get("NERKIT_TRAIN_PROBE")
 if _out:
     import torch
     _seen = {"pid": os.getpid(), "rank": 0, "world_size": 1, "inputs": [], "batches": 0,
              "group_rank": os.environ.get("GROUP_RANK")}
+    _rank = os.environ.get("RANK") if "LOCAL_RANK" in os.environ else None  # None in torchrun's own process
+    _step_seconds = float(os.environ.get("NERKIT_PROBE_STEP_SECONDS", "0"))
+    _pause_rank = os.environ.get("NERKIT_PROBE_PAUSE_SAVE_RANK")
+
+    def _mark(name):
+        with open(os.path.join(_out, name), "w") as stream:
+            stream.write(str(os.getpid()))
+
+    if _rank is not None:
+        _mark("pid-rank-" + _rank)
+
+    _save, _rng_saves = torch.save, []
+
+    def _paused_save(obj, f, *args, **kwargs):
+        # The RNG states are saved by every process into each checkpoint: stop inside the second checkpoint.
+        if isinstance(f, (str, os.PathLike)) and any(n in os.fspath(f) for n in ("rng_state", "random_states")):
+            _rng_saves.append(f)
+            if len(_rng_saves) == 2:
+                _mark("saving-rank-" + _rank)
+                time.sleep(600)
+        return _save(obj, f, *args, **kwargs)
+
+    if _pause_rank is not None and _pause_rank == _rank:
+        torch.save = _paused_save
 
     def _record(module, args, kwargs, output):
         if not module.training or not type(module).__name__.endswith("ForTokenClassification"):
             return
+        if _step_seconds:
+            time.sleep(_step_seconds)
+        if _rank is not None and not _seen["batches"]:
+            _mark("trained-rank-" + _rank)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             _seen["rank"], _seen["world_size"] = torch.distributed.get_rank(), torch.distributed.get_world_size()
         _seen["batches"] += 1
@@ -65,6 +96,14 @@ def probed_environment(probe_dir: Path) -> Dict[str, str]:
     (probe_dir / "records").mkdir()
     return dict(os.environ, NERKIT_TRAIN_PROBE=str(probe_dir / "records"), PYTHONUNBUFFERED="1",
                 PYTHONPATH=os.pathsep.join([str(probe_dir), str(REPO), os.environ.get("PYTHONPATH", "")]))
+
+
+def wait_for_file(path: Path, processes: Sequence[subprocess.Popen], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"no {path.name} after {timeout} s"
+        assert all(process.poll() is None for process in processes), f"a process ended before {path.name}"
+        time.sleep(0.1)
 
 
 def probe_records(probe_dir: Path) -> List[dict]:
