@@ -51,8 +51,8 @@ import argparse
 import dataclasses
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -157,19 +157,25 @@ class Staging:
 
     ``path(final)`` gives where to write a file that should end up at ``final`` (under ``root``); ``commit()``
     moves every staged file to its place, creating folders as needed. Leaving the ``with`` block without
-    committing (an error) removes the staging folder, so a failed run leaves nothing behind.
+    committing (an error) removes the staging folder, so a failed run leaves nothing behind. With
+    ``whole_folder`` (folder output), a ``root`` that does not exist or is empty is replaced by the staging folder
+    in one rename, so the output folder appears with all its files or not at all, even if the run is killed;
+    files forced into a non-empty folder are moved one by one, each whole.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, whole_folder: bool = False):
         self.root = root.absolute()
-        anchor = self.root
+        self.whole_folder = whole_folder
+        anchor = self.root.parent if whole_folder else self.root
         while not anchor.exists():  # the nearest existing folder: same file system, so os.replace works
             anchor = anchor.parent
         self.anchor = anchor
         self.folder: Optional[Path] = None
 
     def __enter__(self) -> "Staging":
-        self.folder = Path(tempfile.mkdtemp(prefix=".convert_iob-", dir=str(self.anchor)))
+        # os.mkdir, not mkdtemp: the folder may become the output folder, with the permissions the umask gives.
+        self.folder = self.anchor / f".convert_iob-{secrets.token_hex(6)}"
+        self.folder.mkdir()
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -186,13 +192,17 @@ class Staging:
         return error
 
     def commit(self) -> List[Path]:
-        moved = []
-        for staged in sorted(p for p in self.folder.rglob("*") if p.is_file()):
-            final = self.root / staged.relative_to(self.folder)
+        staged = sorted(path.relative_to(self.folder) for path in self.folder.rglob("*") if path.is_file())
+        if self.whole_folder and (not self.root.exists() or (self.root.is_dir() and not any(self.root.iterdir()))):
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.folder, self.root)  # rename(2) replaces an empty folder
+            self.folder = None
+            return [self.root / path for path in staged]
+        for path in staged:
+            final = self.root / path
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, final)
-            moved.append(final)
-        return moved
+            os.replace(self.folder / path, final)
+        return [self.root / path for path in staged]
 
 
 def refuse_existing(targets: List[Tuple[Path, bool]], force: bool) -> None:
@@ -322,7 +332,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     # 6. Write: all outputs staged, then moved into place together.
     write_options = FormatOptions(report=report, plain_labels=output_scheme is PLAIN, offset_unit=args.offset_unit)
     root = output_path if folder_mode else output_path.parent
-    with Staging(root) as staging:
+    with Staging(root, whole_folder=folder_mode) as staging:
         try:
             for split, sentences in corpora.items():
                 write_sentences(sentences, staging.path(targets[split]), output_formats[split], write_options)

@@ -43,6 +43,10 @@ sequence of the predicted entities. A model of plain labels (POS tags, trained w
 writes its labels as they are, reads the input's tags as plain labels, and lists each labelled word as an
 "entity" of one word. An existing ``--output`` is never replaced without ``--overwrite``; the
 file is written atomically (an error leaves no partial file). User errors print one line and exit with 2.
+
+Under ``torchrun --nproc_per_node N`` the processes share the input's chunks of whole documents and the first
+one writes the one output, in input order, byte-identical to a single process's
+(:mod:`nerkit.inference.processes`).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from nerkit.files import atomic_write
 from nerkit.formats import FormatOptions
 from nerkit.formats.labelling_config import read_labelling_config
 from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
+from nerkit.inference.processes import device_for, gather_in_order, join_processes, leave_processes
 from nerkit.inference.reading import attach_gold
 from nerkit.inference.writing import least_confidence
 from nerkit.modeling import has_plain_labels
@@ -209,6 +214,9 @@ def main(argv=None) -> int:
         raise SetupError("--label_config is a Label Studio project's labelling config: it needs --format labelstudio")
     labelling_config = None if args.label_config is None else read_labelling_config(args.label_config)
 
+    processes = join_processes()  # under torchrun: this process's share of the chunks (nerkit/inference/processes.py)
+    if processes.world_size > 1 and args.input == "-":
+        raise SetupError("--input -: several processes cannot share stdin; give a file")
     started = time.perf_counter()
     # A model of plain labels (POS tags...) reads the input's tags as plain labels too.
     plain = has_plain_labels(ModelArguments(model_name_or_path=args.model, trust_remote_code=args.trust_remote_code))
@@ -219,7 +227,7 @@ def main(argv=None) -> int:
     if args.errors is not None and any(document.gold is None for document in loaded.documents):
         raise NerDataError("--errors compares with gold tags, and the input has none", path=args.input)
     with quiet_transformers(args.quiet):
-        tagger = NerTagger.load(args.model, device=args.device, dtype=args.dtype,
+        tagger = NerTagger.load(args.model, device=device_for(args.device, processes), dtype=args.dtype,
                                 trust_remote_code=args.trust_remote_code, batch_size=args.batch_size,
                                 max_seq_length=args.max_seq_length, stride=args.stride,
                                 context_size=args.context_size, pack_length=args.pack_length,
@@ -233,7 +241,17 @@ def main(argv=None) -> int:
                 f"{loaded.word_count} words; model labels {', '.join(tagger.labels)} on {tagger.device}"
                 + (f" ({str(tagger.dtype).replace('torch.', '')} autocast)" if tagger.dtype is not None else ""))
 
-    predictions = tagger.predict(loaded.documents, output_scheme=scheme, progress=not args.quiet)
+    if processes.world_size == 1:
+        predictions = tagger.predict(loaded.documents, output_scheme=scheme, progress=not args.quiet)
+    else:
+        own = list(tagger.predict_chunks(loaded.documents, output_scheme=scheme, progress=not args.quiet and processes.first,
+                                         share=(processes.rank, processes.world_size)))
+        logger.info(f"process {processes.rank} of {processes.world_size}: chunks {[index for index, _ in own]}, "
+                    f"{sum(len(p.document.sentences) for _, chunk in own for p in chunk)} sentences")
+        predictions = gather_in_order(own, processes)
+        if not processes.first:  # the first process writes everything
+            leave_processes(processes)
+            return 0
     if args.sort == "uncertainty":
         predictions = sorted(predictions, key=least_confidence)
     entity_count, shown, errors = 0, [], []
@@ -258,7 +276,9 @@ def main(argv=None) -> int:
         print(f"{entity_count} {units} in {len(loaded.documents)} documents ({loaded.word_count} words) in "
               f"{seconds:.1f} s, {loaded.word_count / max(seconds, 1e-9):,.0f} words/s "
               f"(reading and loading {loaded_at - started:.1f} s)"
-              + ("" if args.output == "-" else f" -> {args.output}"), file=sys.stderr)
+              + ("" if args.output == "-" else f" -> {args.output}")
+              + (f" ({processes.world_size} processes)" if processes.world_size > 1 else ""), file=sys.stderr)
+    leave_processes(processes)
     return 0
 
 

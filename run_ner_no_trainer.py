@@ -10,7 +10,7 @@ Evaluating the same model, both scripts report the same metrics and write byte-i
 
     python run_ner_no_trainer.py --model_name_or_path MODEL --train_file train.conll \
         --validation_file dev.conll --test_file test.conll --output_dir out
-    torchrun --nproc_per_node 2 run_ner_no_trainer.py --use_cpu ...         # 2 CPU processes (gloo)
+    torchrun --nproc_per_node 2 run_ner_no_trainer.py ...                   # no GPU: 2 CPU processes (gloo)
     accelerate launch --multi_gpu --num_processes 8 run_ner_no_trainer.py ...  # 8 GPUs
 
 Upstream ``run_ner_no_trainer.py``'s arguments keep their names and meanings. With none of

@@ -1,7 +1,7 @@
 """Ctrl-C as a request to save and stop (``--save_on_interrupt``), for the Trainer and the Accelerate loop.
 
-The first SIGINT only sets ``interrupted``; the training loop checks it after each optimizer step, saves a
-checkpoint and stops. A second SIGINT stops at once. The handler is installed only while training runs, and
+The first SIGINT only sets ``interrupted``; the training loop checks it after each optimizer step (on every
+process: with several, all stop after the same step), saves a checkpoint and stops. A second SIGINT stops at once. The handler is installed only while training runs, and
 only from the main thread (where Python delivers signals).
 
 - :class:`SaveOnInterruptCallback`: a ``TrainerCallback`` for ``run_ner.py`` (installed by ``NerTrainer``);
@@ -49,6 +49,17 @@ class InterruptFlag:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
 
+    def anywhere(self, device) -> bool:
+        """Whether any process got the Ctrl-C; asked by all after each optimizer step, so all stop at the same
+        one (one small all-reduce when several processes run). torchrun sends each worker SIGINT when it gets
+        one; a worker that did not (a signal sent to one process) learns it here."""
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        if distributed and torch.distributed.get_world_size() > 1:
+            flag = torch.tensor([float(self.interrupted)], device=device)
+            torch.distributed.all_reduce(flag)
+            self.interrupted = flag.item() > 0
+        return self.interrupted
+
 
 class SaveOnInterruptCallback(InterruptFlag, TrainerCallback):
     """The first Ctrl-C (SIGINT) while training ends the current step, saves ``checkpoint-N`` and stops; a
@@ -58,7 +69,7 @@ class SaveOnInterruptCallback(InterruptFlag, TrainerCallback):
         self.install()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.interrupted:
+        if self.anywhere(args.device):
             control.should_save = True
             control.should_training_stop = True
             control.should_evaluate = False
@@ -70,9 +81,8 @@ class SaveOnInterruptCallback(InterruptFlag, TrainerCallback):
 
 class SaveOnInterruptContext(InterruptFlag):
     """Inside ``with``, the first Ctrl-C (SIGINT) asks the loop to save a checkpoint after the current optimizer
-    step and stop; a second Ctrl-C stops at once. The loop asks :meth:`requested` after every optimizer step;
-    with several processes the answer is reduced across them, so all stop at the same step (one small
-    all-reduce a step, only when ``enabled``)."""
+    step and stop; a second Ctrl-C stops at once. The loop asks :meth:`requested` after every optimizer step
+    (reduced across processes, only when ``enabled``)."""
 
     def __init__(self, enabled: bool):
         super().__init__()
@@ -87,9 +97,4 @@ class SaveOnInterruptContext(InterruptFlag):
         self.uninstall()
 
     def requested(self, accelerator) -> bool:
-        if not self.enabled:
-            return False
-        if accelerator.num_processes == 1:
-            return self.interrupted
-        flag = torch.tensor(float(self.interrupted), device=accelerator.device)
-        return accelerator.reduce(flag, reduction="sum").item() > 0
+        return self.enabled and self.anywhere(accelerator.device)

@@ -66,8 +66,8 @@ class LoopArguments:
     )
     use_cpu: bool = field(
         default=False,
-        metadata={"help": "Run on the CPU even if a GPU is there; needed to run several CPU processes (gloo) "
-                  "under torchrun or accelerate launch."},
+        metadata={"help": "Run on the CPU even if a GPU is there (several processes under torchrun or accelerate "
+                  "launch then use gloo, as they do on a machine without a GPU)."},
     )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping (the Trainer's default); 0: off."})
     logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N optimizer steps."})

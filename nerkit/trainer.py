@@ -12,26 +12,38 @@ The datasets handed to :class:`NerTrainer` hold model inputs and labels only
 It also keeps pickles out of what it writes (``training_args.bin``, a pickle of the ``TrainingArguments``
 that nothing reads back, becomes ``training_args.json``), and with ``save_on_interrupt`` turns Ctrl-C
 during training into "finish this step, save ``checkpoint-N``, stop" (exit status 130, resumable with
-``--resume_from_checkpoint latest``).
+``--resume_from_checkpoint latest``; with several processes all stop after the same step).
+
+Checkpoints appear whole or not at all: the Trainer's own ``_save_checkpoint`` runs unchanged, pointed at a
+hidden ``.checkpoint-N.partial`` folder, and once every process has written its part (each its RNG state) the
+main one renames it ``checkpoint-N``. A process killed during a save leaves the previous checkpoint the latest.
+This wraps the one non-public method overridden here (with ``_get_output_dir``, which it points elsewhere).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 from functools import partial
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import DataLoader
 from transformers import EvalPrediction, Trainer
-from transformers.trainer_utils import EvalLoopOutput, denumpify_detensorize, seed_worker
+from transformers.trainer_utils import (
+    PREFIX_CHECKPOINT_DIR,
+    EvalLoopOutput,
+    denumpify_detensorize,
+    rotate_checkpoints,
+    seed_worker,
+)
 
 from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, evaluation_order, input_lengths, restore_order
 from .files import atomic_write
 from .interrupts import SaveOnInterruptCallback, stopped_after_interrupt
 from .losses import WeightedLoss, split_loss
-from .outputs import last_checkpoint
+from .outputs import COMPLETE_CHECKPOINT, last_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +101,40 @@ class NerTrainer(Trainer):
         if self.args.push_to_hub and not _internal_call:  # as Trainer.save_model does
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
 
+    # ---- checkpoints --------------------------------------------------------------------------------------------
+
+    def _save_checkpoint(self, model, trial) -> None:
+        """``Trainer._save_checkpoint`` into a hidden folder, renamed ``checkpoint-N`` when complete (module docstring)."""
+        run_dir = self._get_output_dir(trial)
+        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        staging = os.path.join(run_dir, f".{name}.partial")  # the same on every process: each adds its files
+        if self.args.should_save and os.path.exists(staging):
+            shutil.rmtree(staging)  # left by a run killed while saving
+        self.accelerator.wait_for_everyone()
+        self._staging_dir = staging
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging_dir = None
+        self.accelerator.wait_for_everyone()  # every process's part is written
+        if self.args.should_save:
+            final = os.path.join(run_dir, name)
+            best = self.state.best_model_checkpoint
+            if best and best.startswith(staging + os.sep):  # the Trainer recorded the staged path
+                self.state.best_model_checkpoint = os.path.join(run_dir, os.path.basename(best))
+                self.state.save_to_json(os.path.join(staging, name, COMPLETE_CHECKPOINT))
+            if os.path.exists(final):
+                shutil.rmtree(final)
+            os.replace(os.path.join(staging, name), final)
+            os.rmdir(staging)
+            rotate_checkpoints(output_dir=run_dir, save_total_limit=self.args.save_total_limit,
+                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
+        self.accelerator.wait_for_everyone()  # no process goes on before the checkpoint has its name
+
+    def _get_output_dir(self, trial) -> str:
+        staging = getattr(self, "_staging_dir", None)
+        return staging if staging is not None else super()._get_output_dir(trial)
+
     # ---- batches ------------------------------------------------------------------------------------------------
 
     def get_train_dataloader(self) -> DataLoader:
@@ -145,8 +191,9 @@ class NerTrainer(Trainer):
         """``Trainer.evaluation_loop`` with the logits back in input order, scored by ``evaluator``.
 
         With an evaluator, the logits are gathered as the Trainer gathers them for a ``compute_metrics`` (unless
-        ``--prediction_loss_only``). One process: the loss is the mean over all labelled sub-words of the gathered
-        logits, as the Accelerate loop reports it; the Trainer's mean of batch means would change with the batching.
+        ``--prediction_loss_only``), each input once whatever the number of processes. The loss is then the mean
+        over all labelled sub-words of the gathered logits, as the Accelerate loop reports it; the Trainer's mean
+        of batch means would change with the batching and with how batches fall on processes.
         """
         order = evaluation_order(dataloader)
         if order is not None and self.compute_metrics is not None:
@@ -160,7 +207,7 @@ class NerTrainer(Trainer):
             scores = denumpify_detensorize(self.evaluator(EvalPrediction(predictions=predictions, label_ids=label_ids)))
             metrics.update({_prefixed(key, metric_key_prefix): value for key, value in scores.items()})
         loss_key = f"{metric_key_prefix}_loss"
-        if self.args.world_size <= 1 and loss_key in metrics and predictions is not None and label_ids is not None:
+        if loss_key in metrics and predictions is not None and label_ids is not None:
             logits = predictions[0] if isinstance(predictions, tuple) else predictions
             loss = split_loss(logits, label_ids, self.class_weights)
             if loss is not None:

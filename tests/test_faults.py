@@ -2,7 +2,8 @@
 
 - Writes are atomic: a process killed with SIGKILL while writing through :func:`nerkit.files.atomic_write`
   (what converted data, predictions, reports and results all go through) leaves the old file or none, never
-  part of one; ``convert_iob.py`` killed at any moment leaves no output or all of it; and no module of ours
+  part of one; ``convert_iob.py`` killed at any moment leaves no output or all of it (its folder output appears
+  whole or not at all); and no module of ours
   opens a file for writing any other way (a static check, so a new plain ``open(..., "w")`` fails here).
 - Ctrl-C with ``--save_on_interrupt`` saves ``checkpoint-N`` and exits 130 with one line; the run resumed
   with ``--resume_from_checkpoint latest`` ends with exactly the model and metrics of a run never
@@ -141,6 +142,21 @@ def big_conll(path: Path, sentences: int = 40_000) -> None:
     path.write_text("-DOCSTART- O\n\n" + block * sentences)
 
 
+def killed_after(command: list, seconds: float) -> None:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+
+
+def folder_contents(folder: Path) -> dict:
+    """convert_iob.py's output folder, file by file (stats.json without the output folder's own path)."""
+    files = {path.name: path.read_bytes() for path in folder.iterdir()}
+    stats = json.loads(files.pop("stats.json"))
+    stats["conversion"].pop("output")
+    return {**files, "stats.json": stats}
+
+
 def test_convert_iob_killed_at_any_moment_leaves_no_output_or_all_of_it(tmp_path):
     source = tmp_path / "big.conll"
     big_conll(source)
@@ -153,10 +169,7 @@ def test_convert_iob_killed_at_any_moment_leaves_no_output_or_all_of_it(tmp_path
     for number, fraction in enumerate((0.3, 0.6, 0.8, 0.9, 0.97)):
         folder = tmp_path / f"kill{number}"
         folder.mkdir()
-        process = subprocess.Popen(command + ["--output", str(folder / "out.jsonl")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(duration * fraction)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
+        killed_after(command + ["--output", str(folder / "out.jsonl")], duration * fraction)
         visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
         # Staged outputs are moved into place one by one: each file is absent or whole, never partial.
         for name in visible:
@@ -165,6 +178,40 @@ def test_convert_iob_killed_at_any_moment_leaves_no_output_or_all_of_it(tmp_path
                 assert (folder / name).read_bytes() == expected[suffix], (fraction, name)
             else:
                 assert suffix == ".stats.json" and json.loads((folder / name).read_text())["sentences"] == 40_000
+
+
+def test_convert_iob_folder_output_appears_whole_or_not_at_all(tmp_path):
+    """Folder mode: the output folder is the staging folder renamed, so a kill at any moment leaves no folder
+    or the whole of it (each split, stats.json, label_ids.csv), never some of its files."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for split, sentences in (("train", 30_000), ("dev", 5_000), ("test", 5_000)):
+        big_conll(corpus / f"{split}.conll", sentences)
+    command = [sys.executable, str(ROOT / "convert_iob.py"), "--input", str(corpus), "--stats", "--scheme", "bioes",
+               "--output_format", "json"]
+    started = time.monotonic()
+    reference = subprocess.run(command + ["--output", str(tmp_path / "reference")], capture_output=True, text=True, timeout=300)
+    duration = time.monotonic() - started
+    assert reference.returncode == 0, reference.stderr
+    expected = folder_contents(tmp_path / "reference")
+    assert len(expected) == 5 and (tmp_path / "reference").stat().st_mode & 0o777 == 0o777 & ~current_umask()
+    outcomes = set()
+    for number, fraction in enumerate((0.5, 0.8, 0.9, 0.95, 0.99, 1.5)):
+        place = tmp_path / f"kill{number}"
+        place.mkdir()
+        killed_after(command + ["--output", str(place / "out")], duration * fraction)
+        output = place / "out"
+        if output.exists():
+            assert folder_contents(output) == expected, fraction
+        outcomes.add(output.exists())
+        assert [p.name for p in place.iterdir() if not p.name.startswith(".")] in ([], ["out"])
+    assert True in outcomes, "no run got to the end: the kills prove nothing"
+
+
+def current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 # Our code writes files only through nerkit.files.atomic_write; these are the known, reviewed exceptions.

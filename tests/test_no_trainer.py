@@ -254,8 +254,11 @@ def test_non_empty_output_dir_needs_overwrite(tiny_model, tmp_path, capsys):
 
 
 def test_a_launch_of_two_processes_that_became_one_is_refused(tiny_model, tmp_path, capsys, monkeypatch):
-    """torchrun without --use_cpu on a machine without GPUs: not two silent single-process runs."""
+    """Two launched processes on a device Accelerate does not spread processes over (an Apple GPU, say): not two
+    silent single-process runs."""
     monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)
+    monkeypatch.setattr("nerkit.script_setup.runs_on_cpu", lambda use_cpu: use_cpu)  # a device, but not CUDA
     with pytest.raises(SystemExit):
         run_ner_no_trainer.main(["--model_name_or_path", str(tiny_model), *FILES[:2], "--output_dir", str(tmp_path)])
     assert "add --use_cpu" in capsys.readouterr().err

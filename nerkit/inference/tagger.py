@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -122,17 +122,26 @@ class NerTagger:
 
     def predict(self, documents: Sequence[Document], output_scheme=None, progress: bool = False) -> Iterator[DocumentPrediction]:
         """Predictions for ``documents``, in order; tags in ``output_scheme`` (default: the model's)."""
+        for _, chunk in self.predict_chunks(documents, output_scheme, progress):
+            yield from chunk
+
+    def predict_chunks(self, documents: Sequence[Document], output_scheme=None, progress: bool = False,
+                       share: Tuple[int, int] = (0, 1)) -> Iterator[Tuple[int, List[DocumentPrediction]]]:
+        """``(chunk index, predictions)`` for the chunks of whole documents (:meth:`_chunks`) numbered ``i`` with
+        ``i % share[1] == share[0]``: one process's share when several split the input
+        (:mod:`nerkit.inference.processes`); each chunk is computed as it is when one process does them all."""
         target = get_scheme(output_scheme) if output_scheme is not None else self.scheme
         if PLAIN in (target, self.scheme) and target is not self.scheme:
             raise SetupError(f"the model's labels are {self.scheme} and cannot be written as {target} tags")
-        total = sum(len(document.sentences) for document in documents)
+        chunks = [(index, chunk) for index, chunk in enumerate(self._chunks(documents)) if index % share[1] == share[0]]
+        total = sum(len(document.sentences) for _, chunk in chunks for document in chunk)
         with tqdm(total=total, unit="sentence", desc="Predicting", disable=not progress or not total,
                   dynamic_ncols=True) as bar:
-            for chunk in self._chunks(documents):
+            for chunk_index, chunk in chunks:
                 sentences = [words for document in chunk for words in document.sentences]
                 keys = [document.context_key for document in chunk for _ in document.sentences]
                 tags, confidence = self._predict_sentences(sentences, keys, bar) if sentences else ([], [])
-                position = 0
+                position, predictions = 0, []
                 for document in chunk:
                     count = len(document.sentences)
                     raw = tags[position : position + count]
@@ -140,8 +149,9 @@ class NerTagger:
                     position += count
                     written = [target.encode(get_spans(sentence), len(sentence)) for sentence in raw]
                     # Entities come from the spans the model's tags make, identical in every scheme.
-                    yield DocumentPrediction(document, written, probabilities,
-                                             character_entities(document, raw, probabilities))
+                    predictions.append(DocumentPrediction(document, written, probabilities,
+                                                          character_entities(document, raw, probabilities)))
+                yield chunk_index, predictions
 
     def predict_texts(self, texts: Sequence[str], output_scheme=None) -> List[Dict[str, Any]]:
         """JSON-lines records (:meth:`DocumentPrediction.to_record`) for raw texts."""
