@@ -54,7 +54,16 @@ from pathlib import Path
 from nerkit.arguments import ModelArguments
 from nerkit.errors import NerDataError, SetupError, exit_on_user_error
 from nerkit.files import atomic_write
-from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
+from nerkit.inference import (
+    DTYPES,
+    INPUT_FORMATS,
+    OUTPUT_FORMATS,
+    NerTagger,
+    PredictionWriter,
+    quiet_transformers,
+    read_documents,
+)
+from nerkit.inference.onnx_backend import BACKENDS
 from nerkit.inference.writing import least_confidence
 from nerkit.modeling import has_plain_labels
 from nerkit.reports.errors import sentence_errors, write_errors
@@ -105,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheme", choices=("iob1", "iob2", "bioes"), default=None,
                         help="Write tags in this scheme (default: the model's; for word-level input with tags, "
                              "the input's).")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps.")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
+                        help="torch: the model with PyTorch; onnx, onnx-int8: a folder written by export_onnx.py, "
+                             "fp32 or int8, with ONNX Runtime on the CPU (same reading, windows, packing and decoding).")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (--backend torch).")
     parser.add_argument("--dtype", choices=DTYPES, default="auto",
                         help="Autocast dtype. auto: bfloat16 (or float16) on a GPU; on a CPU bfloat16 where it has bf16 "
                              "instructions (avx512_bf16, AMX), else float32.")
@@ -139,25 +151,6 @@ def open_output(output: str):
     else:
         with atomic_write(output) as stream:
             yield stream
-
-
-@contextlib.contextmanager
-def quiet_transformers(quiet: bool):
-    """With --quiet, no transformers warnings or loading bars while the model loads (settings restored)."""
-    if not quiet:
-        yield
-        return
-    from transformers.utils import logging as hf_logging  # here: importing transformers takes seconds
-
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def prediction_errors(prediction) -> list:
@@ -199,7 +192,7 @@ def main(argv=None) -> int:
     if args.errors is not None and any(document.gold is None for document in loaded.documents):
         raise NerDataError("--errors compares with gold tags, and the input has none", path=args.input)
     with quiet_transformers(args.quiet):
-        tagger = NerTagger.load(args.model, device=args.device, dtype=args.dtype,
+        tagger = NerTagger.load(args.model, device=args.device, dtype=args.dtype, backend=args.backend,
                                 trust_remote_code=args.trust_remote_code, batch_size=args.batch_size,
                                 max_seq_length=args.max_seq_length, stride=args.stride,
                                 context_size=args.context_size, pack_length=args.pack_length,
