@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 OPSET = 17
 LOGITS_TOLERANCE = 1e-3  # fp32 graph against PyTorch, largest absolute difference of a logit
 # Model types whose graphs ONNX Runtime's BERT fusions apply to.
-BERT_FUSION_TYPES = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert", "albert", "deberta-v2"}
+BERT_FUSION_TYPES = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert"}
 
 
 def graph_input_names(tagger) -> List[str]:
