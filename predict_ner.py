@@ -38,7 +38,8 @@ Tags are in the model's scheme (IOB2 for models trained here), or in the input's
 input with tags (as ``run_ner.py`` writes predictions), or in ``--scheme``; either way they are the valid
 sequence of the predicted entities. A model of plain labels (POS tags, trained with ``--tagging_scheme none``)
 writes its labels as they are, reads the input's tags as plain labels, and lists each labelled word as an
-"entity" of one word. An existing ``--output`` is never replaced without ``--overwrite``; the
+"entity" of one word. ``--backend onnx`` / ``onnx-int8`` runs a folder written by ``export_onnx.py`` with ONNX
+Runtime (the rest is the same). An existing ``--output`` is never replaced without ``--overwrite``; the
 file is written atomically (an error leaves no partial file). User errors print one line and exit with 2.
 """
 

@@ -9,8 +9,10 @@ exactly the words and inputs it saw in training:
 2. **Inputs.** :func:`nerkit.features.tokenize_dataset` and :func:`nerkit.features.build_features` (labels
    ``None``): one input per sentence, overlapping windows for a sentence longer than the model's maximum, so
    no word is lost; optional document context.
-3. **Logits.** Inputs sorted by length, padded per batch with ``tokenizer.pad``, one forward pass per batch
-   under ``torch.inference_mode()`` (autocast for bfloat16 / float16 where the device has them).
+3. **Logits.** Inputs sorted by length, padded per batch with ``tokenizer.pad``, one forward pass per batch:
+   :class:`TorchForward` (``torch.inference_mode()``, autocast for bfloat16 / float16 where the device has
+   them), or ONNX Runtime for a model exported by ``export_onnx.py`` (:mod:`.onnx_backend`); every other step
+   is the same for both.
 4. **Tags.** :func:`nerkit.decoding.word_log_probs` merges windows (each word is read where it has the most
    context), :func:`nerkit.decoding.decode` takes the argmax or the constrained Viterbi path.
 5. **Entities.** :func:`nerkit.schemes.get_spans` over the tags (read the tolerant conlleval way); tags are
