@@ -41,7 +41,8 @@ Tags are in the model's scheme (IOB2 for models trained here), or in the input's
 input with tags (as ``run_ner.py`` writes predictions), or in ``--scheme``; either way they are the valid
 sequence of the predicted entities. A model of plain labels (POS tags, trained with ``--tagging_scheme none``)
 writes its labels as they are, reads the input's tags as plain labels, and lists each labelled word as an
-"entity" of one word. An existing ``--output`` is never replaced without ``--overwrite``; the
+"entity" of one word. ``--backend onnx`` / ``onnx-int8`` runs a folder written by ``export_onnx.py`` with ONNX
+Runtime (the rest is the same). An existing ``--output`` is never replaced without ``--overwrite``; the
 file is written atomically (an error leaves no partial file). User errors print one line and exit with 2.
 
 Under ``torchrun --nproc_per_node N`` the processes share the input's chunks of whole documents and the first
@@ -63,7 +64,16 @@ from nerkit.errors import NerDataError, SetupError, exit_on_user_error
 from nerkit.files import atomic_write
 from nerkit.formats import FormatOptions
 from nerkit.formats.labelling_config import read_labelling_config
-from nerkit.inference import DTYPES, INPUT_FORMATS, OUTPUT_FORMATS, NerTagger, PredictionWriter, read_documents
+from nerkit.inference import (
+    DTYPES,
+    INPUT_FORMATS,
+    OUTPUT_FORMATS,
+    NerTagger,
+    PredictionWriter,
+    quiet_transformers,
+    read_documents,
+)
+from nerkit.inference.onnx_backend import BACKENDS
 from nerkit.inference.processes import device_for, gather_in_order, join_processes, leave_processes
 from nerkit.inference.reading import attach_gold
 from nerkit.inference.writing import least_confidence
@@ -120,7 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheme", choices=("iob1", "iob2", "bioes"), default=None,
                         help="Write tags in this scheme (default: the model's; for word-level input with tags, "
                              "the input's).")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps.")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
+                        help="torch: the model with PyTorch; onnx, onnx-int8: a folder written by export_onnx.py, "
+                             "fp32 or int8, with ONNX Runtime on the CPU (same reading, windows, packing and decoding).")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (--backend torch).")
     parser.add_argument("--dtype", choices=DTYPES, default="auto",
                         help="Autocast dtype. auto: bfloat16 (or float16) on a GPU; on a CPU bfloat16 where it has bf16 "
                              "instructions (avx512_bf16, AMX), else float32.")
@@ -157,25 +170,6 @@ def open_output(output: str):
     else:
         with atomic_write(output) as stream:
             yield stream
-
-
-@contextlib.contextmanager
-def quiet_transformers(quiet: bool):
-    """With --quiet, no transformers warnings or loading bars while the model loads (settings restored)."""
-    if not quiet:
-        yield
-        return
-    from transformers.utils import logging as hf_logging  # here: importing transformers takes seconds
-
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def prediction_errors(prediction, plain: bool = False) -> list:
@@ -227,7 +221,8 @@ def main(argv=None) -> int:
     if args.errors is not None and any(document.gold is None for document in loaded.documents):
         raise NerDataError("--errors compares with gold tags, and the input has none", path=args.input)
     with quiet_transformers(args.quiet):
-        tagger = NerTagger.load(args.model, device=device_for(args.device, processes), dtype=args.dtype,
+        device = device_for(args.device, processes) if args.backend == "torch" else args.device
+        tagger = NerTagger.load(args.model, device=device, dtype=args.dtype, backend=args.backend,
                                 trust_remote_code=args.trust_remote_code, batch_size=args.batch_size,
                                 max_seq_length=args.max_seq_length, stride=args.stride,
                                 context_size=args.context_size, pack_length=args.pack_length,

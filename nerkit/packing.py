@@ -98,9 +98,11 @@ def block_attention_mask(position_ids, attention_mask, dtype=None):
     real = attention_mask.bool()
     sentence = torch.cumsum(starts.long(), dim=1).masked_fill(~real, 0)
     allowed = (sentence[:, :, None] == sentence[:, None, :]) & real[:, None, :]
-    allowed |= torch.eye(position_ids.shape[1], dtype=torch.bool, device=position_ids.device)
+    # Out of place and without torch.eye, so that the ONNX export (nerkit.export) puts it into the graph.
+    index = torch.arange(position_ids.shape[1], device=position_ids.device)
+    allowed = allowed | (index[:, None] == index[None, :])
     mask = torch.zeros(allowed.shape, dtype=dtype, device=position_ids.device)
-    return mask.masked_fill_(~allowed, torch.finfo(dtype).min)[:, None]
+    return mask.masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
 
 
 class PackingCollator:
@@ -122,11 +124,20 @@ def add_sentence_mask(batch, position_ids: Sequence[Sequence[int]]):
     replaced by :func:`block_attention_mask`."""
     import torch
 
-    width = batch["input_ids"].shape[1]
-    padded = torch.tensor([list(ids) + [ids[0]] * (width - len(ids)) for ids in position_ids], dtype=torch.long)
+    padded = torch.from_numpy(padded_position_ids(position_ids, batch["input_ids"].shape[1]))
     batch["position_ids"] = padded
     batch["attention_mask"] = block_attention_mask(padded, batch["attention_mask"])
     return batch
+
+
+def padded_position_ids(position_ids: Sequence[Sequence[int]], width: int) -> np.ndarray:
+    """``(batch, width)`` int64 position ids, each row padded with its first id (the attention mask hides the
+    padding).
+
+    >>> padded_position_ids([[0, 1, 0], [0, 1]], 3).tolist()
+    [[0, 1, 0], [0, 1, 0]]
+    """
+    return np.array([list(ids) + [ids[0]] * (width - len(ids)) for ids in position_ids], dtype=np.int64)
 
 
 def real_tokens(input_ids, attention_mask, pad_token_id: Optional[int]) -> int:

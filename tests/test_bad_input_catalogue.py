@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -39,7 +40,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import pytest
 
-from tiny_models import make_model_dir
+from tiny_models import make_fourier_model_dir, make_model_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
@@ -57,6 +58,7 @@ CLIS: Dict[str, CLI] = {
     "run_ner.py": CLI("run_ner.py", ("--report_to", "none", "--disable_tqdm", "true", "--per_device_eval_batch_size", "64")),
     "run_ner_no_trainer.py": CLI("run_ner_no_trainer.py", ("--report_to", "none", "--per_device_eval_batch_size", "64")),
     "predict_ner.py": CLI("predict_ner.py", ("--quiet",)),
+    "export_onnx.py": CLI("export_onnx.py", ("--quiet",)),
 }
 TRAINING_CLIS = ("run_ner.py", "run_ner_no_trainer.py")
 
@@ -70,6 +72,7 @@ class Case:
     expect: Sequence[str] = ()  # substrings of the one stderr line (bad input) or of stdout (must work)
     status: int = 2
     check: Optional[Callable[[Path, subprocess.CompletedProcess], None]] = None  # must-work cases: the result
+    env: Dict[str, str] = field(default_factory=dict)  # environment variables of the run (placeholders filled)
 
     @property
     def id(self) -> str:
@@ -420,6 +423,31 @@ CASES: List[Case] = [
     Case("a raw-text sentence of 5,000 words works, windowed", "predict_ner.py",
          ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{data}/out.jsonl", "--max_seq_length", "64"],
          {"data/in.txt": " ".join(LONG_WORDS[i % 9] for i in range(5000)) + "\n"}, status=0, check=raw_text_five_thousand_words),
+    Case("--backend onnx on a model that was not exported", "predict_ner.py",
+         ["--model", "{tagger}", "--backend", "onnx", "--input", "{data}/in.txt", "--output", "{out}"],
+         {"data/in.txt": "Ada wrote.\n"}, ["{tagger}: ", "no model.onnx in this folder", "export_onnx.py"]),
+    Case("--backend onnx with a GPU or a dtype asked for", "predict_ner.py",
+         ["--model", "{tagger}", "--backend", "onnx", "--device", "cuda", "--input", "{data}/in.txt", "--output",
+          "{out}"], {"data/in.txt": "Ada wrote.\n"},
+         ["--backend onnx runs on the CPU at the export's own precision", "--device cuda", "--backend torch"]),
+
+    # --- export_onnx.py: a trained model to ONNX, scored -------------------------------------------------------
+    Case("export: not a trained model", "export_onnx.py", ["--model", "{encoder}", "--output", "{out}"], {},
+         ["the model's labels are not NER tags"]),
+    Case("export: model folder does not exist", "export_onnx.py", ["--model", "{data}/no-such-model", "--output", "{out}"],
+         {}, ["{data}/no-such-model: ", "model folder not found"]),
+    Case("export: existing output", "export_onnx.py", ["--model", "{tagger}", "--output", "{data}/exported"],
+         {"data/exported/model.onnx": "an earlier export"}, ["{data}/exported: ", "--output exists"]),
+    Case("export: an architecture that cannot be exported", "export_onnx.py",
+         ["--model", "{fourier_tagger}", "--output", "{out}", "--trust_remote_code"], {},
+         ["FourierForTokenClassification cannot be exported to ONNX", "aten::fft_fft"]),
+    Case("export: onnxruntime missing", "export_onnx.py", ["--model", "{tagger}", "--output", "{out}"],
+         {"data/hide/onnxruntime/__init__.py": "raise ImportError('No module named onnxruntime')\n"},
+         ["ONNX needs onnxruntime, which is not installed", "pip install -r requirements-onnx.txt"],
+         env={"PYTHONPATH": "{data}/hide"}),
+    Case("export: validation file without gold tags", "export_onnx.py",
+         ["--model", "{tagger}", "--output", "{out}", "--validation_file", "{data}/in.txt"], {"data/in.txt": "Ada wrote.\n"},
+         ["{data}/in.txt: ", "--validation_file needs gold tags"]),
 ]
 
 
@@ -440,7 +468,9 @@ def models(tmp_path_factory, tiny_model) -> Dict[str, Path]:
     for name in ("config.json", "model.safetensors"):
         shutil.copy(tagger / name, slow_tagger / name)
     (slow_tagger / "tokenizer_config.json").write_text('{"tokenizer_class": "ByT5Tokenizer"}')
-    return {"encoder": tiny_model, "tagger": tagger, "foo_tagger": foo_tagger, "slow_tagger": slow_tagger}
+    fourier_tagger = make_fourier_model_dir(base / "fourier-tagger", words, SAMPLE_LABELS)
+    return {"encoder": tiny_model, "tagger": tagger, "foo_tagger": foo_tagger, "slow_tagger": slow_tagger,
+            "fourier_tagger": fourier_tagger}
 
 
 def snapshot(folder: Path) -> Dict[str, str]:
@@ -483,13 +513,14 @@ def prepare(case: Case, folder: Path, models: Dict[str, Path]):
         else:
             path.write_text(fill(content, places), encoding="utf-8")
     argv = [fill(argument, places) for argument in case.argv] + list(CLIS[case.cli].common)
-    return places, snapshot(folder), [sys.executable, str(ROOT / CLIS[case.cli].script), *argv]
+    env = {name: fill(value, places) for name, value in case.env.items()}
+    return places, snapshot(folder), [sys.executable, str(ROOT / CLIS[case.cli].script), *argv], env
 
 
-def execute(command: List[str], folder: Path) -> subprocess.CompletedProcess:
+def execute(command: List[str], folder: Path, extra_env: Dict[str, str]) -> subprocess.CompletedProcess:
     # Offline, and run from the case folder: a stray file written in the working folder shows up as a change.
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-               OMP_NUM_THREADS="1")
+               OMP_NUM_THREADS="1", **extra_env)
     return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -506,8 +537,8 @@ def runs(request, models, tmp_path_factory):
     for case in sorted(selected, key=lambda case: case.cli == "convert_iob.py"):
         if present(case.cli) and case.id not in started:
             folder = tmp_path_factory.mktemp("case")
-            places, before, command = prepare(case, folder, models)
-            started[case.id] = Run(folder, places, before, pool.submit(execute, command, folder))
+            places, before, command, env = prepare(case, folder, models)
+            started[case.id] = Run(folder, places, before, pool.submit(execute, command, folder, env))
     yield started
     pool.shutdown(wait=True, cancel_futures=True)
 
@@ -516,6 +547,8 @@ def runs(request, models, tmp_path_factory):
 def test_case(case: Case, runs):
     if not present(case.cli):
         pytest.skip(f"{case.cli} is not in this checkout yet")
+    if case.cli == "export_onnx.py" and not case.env and importlib.util.find_spec("onnxruntime") is None:
+        pytest.skip("export_onnx.py needs requirements-onnx.txt (the README's test command installs it)")
     run = runs[case.id]
     result = run.result.result()
     expected = [fill(text, run.places) for text in case.expect]

@@ -59,3 +59,39 @@ def make_model_dir(folder: Path, words: Iterable[str], labels: Optional[Sequence
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+FOURIER_CODE = '''"""A token classifier whose logits are mixed along the sequence by an FFT: runs in PyTorch, and the ONNX
+exporter has no FFT (a stand-in for any architecture that cannot be exported)."""
+import torch
+from transformers import BertConfig, BertForTokenClassification
+
+
+class FourierConfig(BertConfig):
+    model_type = "fourier-bert"
+
+
+class FourierForTokenClassification(BertForTokenClassification):
+    config_class = FourierConfig
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, **kwargs):
+        output = super().forward(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                                 position_ids=position_ids, **kwargs)
+        output.logits = output.logits + 0.01 * torch.fft.fft(output.logits, dim=1).real
+        return output
+'''
+
+
+def make_fourier_model_dir(folder: Path, words: Iterable[str], labels: Sequence[str]) -> Path:
+    """A tiny token classifier of a custom architecture (remote code, ``--trust_remote_code``) that the ONNX
+    exporter cannot export."""
+    import json
+
+    make_model_dir(folder, words, labels=labels)
+    (folder / "modeling_fourier.py").write_text(FOURIER_CODE, encoding="utf-8")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config.update(model_type="fourier-bert", architectures=["FourierForTokenClassification"],
+                  auto_map={"AutoConfig": "modeling_fourier.FourierConfig",
+                            "AutoModelForTokenClassification": "modeling_fourier.FourierForTokenClassification"})
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return folder

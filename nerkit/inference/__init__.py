@@ -12,7 +12,7 @@
 from .devices import DTYPES, resolve_device, resolve_dtype
 from .documents import Document, DocumentPrediction, character_entities, inline_text
 from .reading import INPUT_FORMATS, LoadedInput, guess_input_format, looks_like_tagged_columns, read_documents
-from .tagger import DEFAULT_CHUNK_SENTENCES, NerTagger, model_labels
+from .tagger import DEFAULT_CHUNK_SENTENCES, NerTagger, model_labels, quiet_transformers
 from .writing import OUTPUT_FORMATS, ConllWriter, PredictionWriter, write_conll, write_jsonl
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "inline_text",
     "looks_like_tagged_columns",
     "model_labels",
+    "quiet_transformers",
     "read_documents",
     "resolve_device",
     "resolve_dtype",

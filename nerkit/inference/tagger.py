@@ -9,8 +9,10 @@ exactly the words and inputs it saw in training:
 2. **Inputs.** :func:`nerkit.features.tokenize_dataset` and :func:`nerkit.features.build_features` (labels
    ``None``): one input per sentence, overlapping windows for a sentence longer than the model's maximum, so
    no word is lost; optional document context.
-3. **Logits.** Inputs sorted by length, padded per batch with ``tokenizer.pad``, one forward pass per batch
-   under ``torch.inference_mode()`` (autocast for bfloat16 / float16 where the device has them).
+3. **Logits.** Inputs sorted by length, padded per batch with ``tokenizer.pad``, one forward pass per batch:
+   :class:`TorchForward` (``torch.inference_mode()``, autocast for bfloat16 / float16 where the device has
+   them), or ONNX Runtime for a model exported by ``export_onnx.py`` (:mod:`.onnx_backend`); every other step
+   is the same for both.
 4. **Tags.** :func:`nerkit.decoding.word_log_probs` merges windows (each word is read where it has the most
    context), :func:`nerkit.decoding.decode` takes the argmax or the constrained Viterbi path.
 5. **Entities.** :func:`nerkit.schemes.get_spans` over the tags (read the tolerant conlleval way); tags are
@@ -37,11 +39,12 @@ from ..features import FeatureSpec, build_features, tokenize_dataset
 from ..labels import pretrained_labels
 from ..layout import LayoutRequest
 from ..modeling import decide_input_layout, load_config, load_model, load_tokenizer, missing_model_error
-from ..packing import add_sentence_mask
+from ..packing import block_attention_mask, padded_position_ids
 from ..schemes import PLAIN, get_scheme, get_spans, is_plain_label, scheme_of_labels
 from ..words import Word
 from .devices import resolve_device, resolve_dtype
 from .documents import Document, DocumentPrediction, character_entities
+from .onnx_backend import OnnxModel
 
 # torch, transformers (through nerkit.modeling) and datasets are imported inside the functions that use them:
 # they take seconds to import, and predict_ner.py's --help and its errors about the input or the arguments
@@ -87,29 +90,44 @@ class NerTagger:
                  max_seq_length: Optional[int] = None, stride: Optional[int] = None, context_size: Optional[int] = None,
                  constrained: bool = False, chunk_size: int = DEFAULT_CHUNK_SENTENCES, pack_length: Optional[int] = None,
                  pack_attention: Optional[str] = None):
-        import torch
-
+        """``model``: a PyTorch token classifier, or an ONNX export (:class:`~.onnx_backend.OnnxModel`, which
+        brings the layout it was exported with and runs on ONNX Runtime's CPU provider)."""
         if batch_size < 1:
             raise SetupError(f"--batch_size must be at least 1, got {batch_size}")
         request = LayoutRequest(max_seq_length, stride, pack_length, context_size, pack_attention)
-        self.device = device if device is not None else torch.device("cpu")
-        self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
-        self.dtype = dtype
         self.batch_size, self.chunk_size = batch_size, max(1, chunk_size)
         self.labels = model_labels(model.config)
         self.id2label = dict(enumerate(self.labels))
         self.scheme = scheme_of_labels(self.labels)
         self.constrained = constrained
-        # The inputs the model was trained on (recorded in its config) unless asked otherwise.
-        self.layout = decide_input_layout(request, self.model, tokenizer, "the model", do_train=False)
+        if isinstance(model, OnnxModel):
+            self.model, self.device, self.dtype, self.forward = model, model.device, None, model
+            self.layout = model.exported_layout(request, tokenizer)
+        else:
+            import torch
+
+            self.device = device if device is not None else torch.device("cpu")
+            self.model = model.to(self.device).eval()
+            self.dtype = dtype
+            self.forward = TorchForward(self.model, self.device, dtype)
+            # The inputs the model was trained on (recorded in its config) unless asked otherwise.
+            self.layout = decide_input_layout(request, self.model, tokenizer, "the model", do_train=False)
         self.spec = FeatureSpec.for_layout(self.layout)
 
     @classmethod
-    def load(cls, model: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False, **options):
+    def load(cls, model: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False,
+             backend: str = "torch", **options):
         """Model and tokenizer from a trained folder (or hub id), with the training scripts' loading rules
-        (:mod:`nerkit.modeling`: prefix space for byte-level BPE, fast tokenizer required, one-line errors)."""
+        (:mod:`nerkit.modeling`: prefix space for byte-level BPE, fast tokenizer required, one-line errors).
+        ``backend``: ``torch``, or ``onnx`` / ``onnx-int8`` for a folder written by ``export_onnx.py``."""
         model_args = ModelArguments(model_name_or_path=_model_location(str(model)), trust_remote_code=trust_remote_code)
+        if backend != "torch":
+            if (device or "auto").lower() not in ("auto", "cpu") or (dtype or "auto") not in ("auto", "float32"):
+                raise SetupError(f"--backend {backend} runs on the CPU at the export's own precision; --device "
+                                 f"{device} and --dtype {dtype} are for --backend torch")
+            exported = OnnxModel.load(model_args, backend)
+            return cls(exported, exported.tokenizer, **options)
         torch_device = resolve_device(device)
         autocast_dtype = resolve_dtype(dtype, torch_device)
         config = load_config(model_args)
@@ -193,36 +211,51 @@ class NerTagger:
         ``columns``: ``input_ids``, and ``token_type_ids`` (the case feature) and ``position_ids`` (packed
         sentences kept apart) when the inputs have them. ``progress[i]``: how many sentences input ``i`` is
         worth on the progress bar."""
-        import torch
-
         input_ids, position_ids = columns["input_ids"], columns.get("position_ids")
 
         order = sorted(range(len(input_ids)), key=lambda index: -len(input_ids[index]))
         results: List[Optional[np.ndarray]] = [None] * len(input_ids)
         done, shown = 0.0, 0
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            inputs = {"input_ids": [input_ids[i] for i in batch], "attention_mask": [[1] * len(input_ids[i]) for i in batch]}
+            if "token_type_ids" in columns:
+                inputs["token_type_ids"] = [columns["token_type_ids"][i] for i in batch]
+            encoded = dict(self.tokenizer.pad(inputs, padding=True, pad_to_multiple_of=self.forward.pad_multiple,
+                                              padding_side="right", return_tensors="np"))
+            if position_ids is not None:
+                encoded["position_ids"] = padded_position_ids([position_ids[i] for i in batch], encoded["input_ids"].shape[1])
+            logits = self.forward({name: array.astype(np.int64) for name, array in encoded.items()})
+            for row, index in enumerate(batch):
+                results[index] = logits[row, : len(input_ids[index])]
+            done += sum(progress[i] for i in batch)
+            step = int(round(done)) - shown
+            if step > 0:
+                bar.update(step)
+                shown += step
+        return results  # type: ignore[return-value]
+
+
+class TorchForward:
+    """The PyTorch forward pass of :class:`NerTagger`: padded numpy inputs (2D attention mask, and
+    ``position_ids`` for packed sentences kept apart) to float32 logits, under ``torch.inference_mode()`` and
+    autocast when a dtype is set. :class:`nerkit.inference.onnx_backend.OnnxModel` is the ONNX Runtime one."""
+
+    def __init__(self, model, device, dtype=None):
+        self.model, self.device, self.dtype = model, device, dtype
+        self.pad_multiple = 8 if device.type == "cuda" else None
+
+    def __call__(self, batch: Dict[str, np.ndarray]) -> np.ndarray:
+        import torch
+
+        tensors = {name: torch.from_numpy(array) for name, array in batch.items()}
+        if "position_ids" in tensors:
+            tensors["attention_mask"] = block_attention_mask(tensors["position_ids"], tensors["attention_mask"])
         autocast = (torch.autocast(device_type=self.device.type, dtype=self.dtype) if self.dtype is not None
                     else contextlib.nullcontext())
-        multiple = 8 if self.device.type == "cuda" else None
         with torch.inference_mode(), autocast:
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                inputs = {"input_ids": [input_ids[i] for i in batch], "attention_mask": [[1] * len(input_ids[i]) for i in batch]}
-                if "token_type_ids" in columns:
-                    inputs["token_type_ids"] = [columns["token_type_ids"][i] for i in batch]
-                encoded = self.tokenizer.pad(inputs, padding=True, pad_to_multiple_of=multiple, padding_side="right",
-                                             return_tensors="pt")
-                if position_ids is not None:
-                    encoded = add_sentence_mask(dict(encoded), [position_ids[i] for i in batch])
-                output = self.model(**{name: tensor.to(self.device) for name, tensor in encoded.items()})
-                logits = output.logits.float().cpu().numpy()
-                for row, index in enumerate(batch):
-                    results[index] = logits[row, : len(input_ids[index])]
-                done += sum(progress[i] for i in batch)
-                step = int(round(done)) - shown
-                if step > 0:
-                    bar.update(step)
-                    shown += step
-        return results  # type: ignore[return-value]
+            output = self.model(**{name: tensor.to(self.device) for name, tensor in tensors.items()})
+        return output.logits.float().cpu().numpy()
 
 
 def sentences_per_input(features) -> np.ndarray:
@@ -246,3 +279,22 @@ def _datasets_progress_off():
     finally:
         if enabled:
             datasets.enable_progress_bars()
+
+
+@contextlib.contextmanager
+def quiet_transformers(quiet: bool):
+    """With --quiet, no transformers warnings or loading bars while the model loads (settings restored)."""
+    if not quiet:
+        yield
+        return
+    from transformers.utils import logging as hf_logging  # here: importing transformers takes seconds
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
