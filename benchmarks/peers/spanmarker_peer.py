@@ -7,10 +7,35 @@ from __future__ import annotations
 import os
 import tempfile
 
+import span_marker.evaluation
 from datasets import load_dataset
 from peer_io import IOB2, parse_args, timed, write_predictions, write_results
 from span_marker import SpanMarkerModel, Trainer
 from transformers import TrainingArguments
+
+
+class OfflineSeqeval:
+    """What ``evaluate.load("seqeval")`` returns, computed with the seqeval library SpanMarker installs: that call
+    fetches the metric's script from the hub, which an offline run cannot. The same computation as the hub
+    script's (``classification_report`` in its default mode, micro average as ``overall_*``)."""
+
+    def __init__(self):
+        self.predictions, self.references = [], []
+
+    def add(self, prediction, reference):
+        self.predictions.append(prediction)
+        self.references.append(reference)
+
+    def compute(self):
+        from seqeval.metrics import accuracy_score, classification_report
+
+        report = classification_report(self.references, self.predictions, output_dict=True, zero_division=0)
+        scores = {name: {"precision": row["precision"], "recall": row["recall"], "f1": row["f1-score"],
+                         "number": row["support"]} for name, row in report.items() if not name.endswith(" avg")}
+        micro = report["micro avg"]
+        scores.update(overall_precision=micro["precision"], overall_recall=micro["recall"],
+                      overall_f1=micro["f1-score"], overall_accuracy=accuracy_score(self.references, self.predictions))
+        return scores
 
 
 def extra_options(parser) -> None:
@@ -21,6 +46,7 @@ def extra_options(parser) -> None:
 
 def main() -> None:
     args = parse_args(__doc__, extra_options)
+    span_marker.evaluation.evaluate.load = lambda name, *a, **k: OfflineSeqeval()
     files = {split: os.path.join(args.json_dir, f"{split}.jsonl") for split in ("train", "dev", "test")}
     # Words and tags only: SpanMarker reads document_id / sentence_id columns as document context (integers), which
     # the other rows do not use.
@@ -40,7 +66,7 @@ def main() -> None:
         with timed(results, "train_seconds"):
             trainer.train()
         for split, key in (("dev", "eval"), ("test", "predict")):
-            sentences = data[split]["tokens"]
+            sentences = [list(words) for words in data[split]["tokens"]]  # a list of lists, as predict() wants
             with timed(results, f"{key}_seconds"):
                 found = model.predict(sentences, batch_size=args.batch_size, show_progress_bar=False)
             results[f"{key}_words"] = sum(len(words) for words in sentences)
