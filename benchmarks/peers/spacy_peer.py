@@ -1,0 +1,91 @@
+"""spaCy: an NER pipeline trained by spaCy's own training loop, over the same encoder through
+spacy-transformers; where spacy-transformers cannot load it, spaCy's CNN NER (the reason is printed and
+recorded). Reads the CoNLL files with spaCy's own CoNLL-NER converter (what ``spacy convert -c ner`` runs), one
+sentence per Doc; ``-DOCSTART- O`` lines are left out first, since spaCy knows them only as
+``-DOCSTART- -X- O O``. Runs in spaCy's virtual environment."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from typing import List
+
+import spacy
+from peer_io import DOCUMENT_SEPARATOR, parse_args, split_path, timed, write_predictions, write_results
+from spacy.cli.init_config import init_config
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from spacy.training.converters import conll_ner_to_docs
+from spacy.training.initialize import init_nlp
+from spacy.training.loop import train
+
+
+def read_docs(path: str) -> List[Doc]:
+    with open(path, encoding="utf-8") as stream:
+        lines = [line for line in stream if line.split()[:1] != [DOCUMENT_SEPARATOR]]
+    text = "".join(lines).strip() + "\n"
+    return list(conll_ner_to_docs(text, n_sents=1, no_print=True))
+
+
+def transformer_problem(model: str) -> str:
+    """Why spacy-transformers cannot run the encoder here, or '' when it can."""
+    try:
+        import spacy_transformers  # noqa: F401
+        from spacy_transformers.layers import TransformerModel
+
+        layer = TransformerModel(model, get_spans=spacy.registry.get("span_getters", "spacy-transformers.strided_spans.v1")(window=128, stride=96), tokenizer_config={"use_fast": True})
+        layer.initialize()
+    except Exception as error:  # any failure to load is the reason to report, whatever its type
+        return f"{type(error).__name__}: {error}"[:500]
+    return ""
+
+
+def configure(args, train_path: str, dev_path: str, sentences: int, transformer: bool):
+    steps = math.ceil(sentences / args.batch_size) * args.epochs
+    config = init_config(lang="en", pipeline=["ner"], optimize="accuracy", gpu=transformer, silent=True)
+    config["paths"]["train"], config["paths"]["dev"] = train_path, dev_path
+    training = config["training"]
+    training.update(max_epochs=args.epochs, max_steps=0, seed=args.seed, eval_frequency=steps + 1)
+    training["batcher"] = {"@batchers": "spacy.batch_by_sequence.v1", "size": args.batch_size, "get_length": None}
+    if transformer:
+        config["components"]["transformer"]["model"]["name"] = args.model
+        training["optimizer"]["learn_rate"] = {"@schedules": "warmup_linear.v1", "warmup_steps": 0,
+                                               "total_steps": steps, "initial_rate": args.learning_rate}
+    return config
+
+
+def main() -> None:
+    args = parse_args(__doc__)
+    problem = transformer_problem(args.model)
+    if problem:
+        print(f"spacy-transformers cannot run {args.model}: {problem}; spaCy's CNN NER instead", flush=True)
+    results = {"spacy_pipeline": "cnn" if problem else "transformer", "transformer_problem": problem}
+    with tempfile.TemporaryDirectory() as scratch:
+        train_docs = read_docs(split_path(args, "train"))
+        DocBin(docs=train_docs).to_disk(os.path.join(scratch, "train.spacy"))
+        # The loop scores its dev set at step 0 and every eval_frequency steps: a few sentences keep that out of
+        # the training time (the dev and test scores come after, timed apart).
+        DocBin(docs=read_docs(split_path(args, "dev"))[:10]).to_disk(os.path.join(scratch, "dev.spacy"))
+        config = configure(args, os.path.join(scratch, "train.spacy"), os.path.join(scratch, "dev.spacy"),
+                           len(train_docs), transformer=not problem)
+        nlp = init_nlp(config)
+        with timed(results, "train_seconds"):
+            train(nlp, None)
+    for split, key in (("dev", "eval"), ("test", "predict")):
+        gold = read_docs(split_path(args, split))
+        inputs = [Doc(nlp.vocab, words=[token.text for token in doc]) for doc in gold]
+        with timed(results, f"{key}_seconds"):
+            predicted = list(nlp.pipe(inputs, batch_size=args.batch_size))
+        results[f"{key}_words"] = sum(len(doc) for doc in predicted)
+        write_predictions(f"{args.output_dir}/{split}.predictions.jsonl", [
+            ([token.text for token in doc], ["O" if token.ent_iob_ in ("O", "") else f"{token.ent_iob_}-{token.ent_type_}"
+                                             for token in doc]) for doc in predicted])
+        scores = get_ner_prf([Example(prediction, reference) for prediction, reference in zip(predicted, gold)])
+        results[f"tool_{key}_f1"] = round(100 * (scores["ents_f"] or 0.0), 2)
+    write_results(args, results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""benchmarks/bench_peers.py with our rows only (the peers' environments are gigabytes; `--peers none` is what CI
+runs): the corpus is converted for the peers, the figures come out, and a peer's predictions are scored by our
+scorer against the converted files, word for word."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import bench_peers  # noqa: E402
+
+
+def test_our_rows_run_on_a_slice_and_the_corpus_is_converted_for_the_peers(tmp_path, tiny_model):
+    out = tmp_path / "peers"
+    bench_peers.main(["--model", str(tiny_model), "--data_dir", str(ROOT / "data" / "sample"), "--output_dir", str(out),
+                      "--epochs", "1", "--max_train_samples", "40", "--batch_size", "8", "--no_bf16", "--peers", "none"])
+    report = json.loads((out / "bench.json").read_text())
+    assert set(report["results"]) == {"upstream", "ours"}
+    for figures in report["results"].values():
+        for _, key, _, _ in bench_peers.FIGURES:
+            assert figures[key] is not None, key
+    # The peers' copy: IOB2 CoNLL cut to the same 40 sentences run_ner.py trains on, and the same as JSON lines.
+    from nerkit.formats import read_sentences
+
+    train = read_sentences(out / "data" / "conll" / "train.conll", "conll")
+    original = read_sentences(ROOT / "data" / "sample" / "train.conll")
+    assert [s.tokens for s in train] == [s.tokens for s in original[:40]]
+    assert len((out / "data" / "json" / "train.jsonl").read_text().splitlines()) == 40
+    assert "test F1, the tool's own" in (out / "bench.md").read_text()
+
+
+def test_a_peers_predictions_that_are_not_the_gold_files_words_are_refused(tmp_path):
+    gold = tmp_path / "dev.conll"
+    gold.write_text("Ada B-PER\nsang O\n\nin O\nRome B-LOC\n")
+    predictions = tmp_path / "dev.predictions.jsonl"
+    predictions.write_text(json.dumps({"words": ["Ada", "sang"], "tags": ["B-PER", "O"]}) + "\n"
+                           + json.dumps({"words": ["in", "Paris"], "tags": ["O", "B-LOC"]}) + "\n")
+    with pytest.raises(SystemExit, match="sentence 2 is not"):
+        bench_peers.score_predictions(str(gold), str(predictions))
+
+
+def test_an_unknown_peer_is_refused_before_anything_runs(tmp_path):
+    with pytest.raises(SystemExit, match="unknown peer flairr"):
+        bench_peers.main(["--data_dir", str(ROOT / "data" / "sample"), "--output_dir", str(tmp_path / "x"),
+                          "--peers", "flairr"])
+    assert not (tmp_path / "x").exists()
