@@ -57,6 +57,7 @@ CLIS: Dict[str, CLI] = {
     "run_ner.py": CLI("run_ner.py", ("--report_to", "none", "--disable_tqdm", "true", "--per_device_eval_batch_size", "64")),
     "run_ner_no_trainer.py": CLI("run_ner_no_trainer.py", ("--report_to", "none", "--per_device_eval_batch_size", "64")),
     "predict_ner.py": CLI("predict_ner.py", ("--quiet",)),
+    "upgrade_standard_loading.py": CLI("scripts/upgrade_standard_loading.py"),
 }
 TRAINING_CLIS = ("run_ner.py", "run_ner_no_trainer.py")
 
@@ -354,6 +355,10 @@ CASES: List[Case] = [
     Case("a raw-text sentence of 5,000 words works, windowed", "predict_ner.py",
          ["--model", "{tagger}", "--input", "{data}/in.txt", "--output", "{data}/out.jsonl", "--max_seq_length", "64"],
          {"data/in.txt": " ".join(LONG_WORDS[i % 9] for i in range(5000)) + "\n"}, status=0, check=raw_text_five_thousand_words),
+    Case("not a trained model folder", "upgrade_standard_loading.py", ["{data}"], {"data/in.txt": "Ada wrote.\n"},
+         ["{data}: ", "not a trained model folder"]),
+    Case("--copy_to exists", "upgrade_standard_loading.py", ["{tagger}", "--copy_to", "{data}"], {"data/in.txt": "x\n"},
+         ["{data}: ", "--copy_to already exists"]),
 ]
 
 
