@@ -19,10 +19,11 @@ import re
 import numpy as np
 from transformers import TokenClassificationPipeline, TokenizersBackend
 
-# A word of running text, close to the words of column data such as CoNLL-2003: a run of letters and digits, with
-# inner hyphens, periods, ampersands and slashes ("x-ray", "3.5", "AT&T"), or initials ("U.S."); any other
-# character but white space is a word of its own ("Paris," is "Paris" and ",", "Clinton's" is "Clinton" "'" "s").
-WORD = re.compile(r"(?:\w\.){2,}|\w+(?:[-.&/]\w+)*|\S")
+# A word of running text, close to the words of column data such as CoNLL-2003: initials and numbers of a list
+# ("U.S.", "B.", "4."), or a run of letters and digits with inner hyphens, periods, commas, ampersands and
+# slashes ("x-ray", "1,250.5", "AT&T"); any other character but white space is a word of its own ("Paris," is
+# "Paris" and ",", "Clinton's" is "Clinton" "'" "s").
+WORD = re.compile(r"(?:\b\w\.)+|\w+(?:[-.,&/]\w+)*|\S")
 WORD_SPLITS = {"words": WORD, "whitespace": re.compile(r"\S+")}
 
 
