@@ -59,6 +59,7 @@ from nerkit.modeling import load_for_token_classification
 from nerkit.outputs import prepare_output_dir
 from nerkit.reports import RunFacts, report_training_run
 from nerkit.script_setup import check_launch, parse_script_arguments, setup_logging
+from nerkit.standard_loading import write_standard_loading
 from nerkit.throughput import PerformanceLog, TokenCounter
 
 logger = logging.getLogger(__name__)
@@ -221,6 +222,7 @@ def main(argv=None):
                                             train_inputs=len(features["train"]))
         if accelerator.is_main_process:
             tokenizer.save_pretrained(args.output_dir)
+            write_standard_loading(args.output_dir)  # the case feature under transformers' standard loading
             save_results(args.output_dir, "train", metrics)
         logger.info(f"train metrics: {metrics}")
 

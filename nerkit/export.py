@@ -35,6 +35,7 @@ from .errors import SetupError
 from .inference.onnx_backend import ONNX_FILES, cpu_session, import_onnxruntime
 from .modeling import record_input_layout
 from .packing import block_attention_mask, padded_position_ids
+from .standard_loading import write_standard_loading
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +197,7 @@ def export_folder(tagger, output: Path, quantize: bool) -> Dict[str, object]:
         config = tagger.model.config.__class__.from_dict(tagger.model.config.to_dict())
         record_input_layout(config, tagger.layout)
         config.save_pretrained(staging)
+        write_standard_loading(staging)  # the case feature's tokenizer for ONNX Runtime users too, as in the model folder
         staging.rename(output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -23,6 +23,7 @@ from .errors import SetupError
 from .labels import labels_from_data, pretrained_labels, resolve_labels
 from .layout import Arrangement, InputLayout, LayoutRequest, resolve_window
 from .schemes import PLAIN, scheme_of_labels
+from .standard_loading import is_case_feature_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +83,21 @@ def missing_model_error(name: str) -> Optional[SetupError]:
 
 
 def load_tokenizer(model_args, config):
-    """A fast tokenizer for pre-split words."""
-    from transformers import AutoTokenizer
+    """A fast tokenizer for pre-split words. The tokenizer a model trained with the case feature names for standard
+    loading (:mod:`nerkit.standard_loading`) is loaded as the plain fast tokenizer under it, with no remote code:
+    nerkit builds the case feature's types itself."""
+    from transformers import AutoTokenizer, TokenizersBackend
 
     name = model_args.tokenizer_name or model_args.model_name_or_path
     kwargs = _hub_kwargs(model_args)
     if getattr(config, "model_type", None) in PREFIX_SPACE_MODEL_TYPES:
         kwargs["add_prefix_space"] = True
+    hub = {key: kwargs[key] for key in ("cache_dir", "revision", "token")}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
+        if is_case_feature_tokenizer(name, **hub):
+            tokenizer = TokenizersBackend.from_pretrained(name, **hub)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SetupError(f"cannot load a tokenizer from {name!r}: {_first_line(error)}") from None
     if not getattr(tokenizer, "is_fast", False):

@@ -44,6 +44,7 @@ from .files import atomic_write
 from .interrupts import SaveOnInterruptCallback, stopped_after_interrupt
 from .losses import WeightedLoss, split_loss
 from .outputs import COMPLETE_CHECKPOINT, last_checkpoint
+from .standard_loading import write_standard_loading
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ class NerTrainer(Trainer):
         return result
 
     def save_model(self, output_dir: Optional[str] = None, _internal_call: bool = False) -> None:
-        """``Trainer.save_model`` (model as safetensors, config, tokenizer), the arguments as JSON, not a pickle."""
+        """``Trainer.save_model`` (model as safetensors, config, tokenizer), the arguments as JSON, not a pickle, and
+        the case feature's code for standard loading (:func:`nerkit.standard_loading.write_standard_loading`)."""
         super().save_model(output_dir, _internal_call=True)  # no push yet: the pickle is still there
         folder = output_dir if output_dir is not None else self.args.output_dir
         if self.args.should_save:
@@ -98,6 +100,7 @@ class NerTrainer(Trainer):
             pickled = os.path.join(folder, PICKLED_ARGUMENTS)
             if os.path.exists(pickled):
                 os.remove(pickled)
+            write_standard_loading(folder)
         if self.args.push_to_hub and not _internal_call:  # as Trainer.save_model does
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
 

@@ -59,6 +59,7 @@ CLIS: Dict[str, CLI] = {
     "run_ner_no_trainer.py": CLI("run_ner_no_trainer.py", ("--report_to", "none", "--per_device_eval_batch_size", "64")),
     "predict_ner.py": CLI("predict_ner.py", ("--quiet",)),
     "export_onnx.py": CLI("export_onnx.py", ("--quiet",)),
+    "upgrade_standard_loading.py": CLI("scripts/upgrade_standard_loading.py"),
 }
 TRAINING_CLIS = ("run_ner.py", "run_ner_no_trainer.py")
 
@@ -448,6 +449,10 @@ CASES: List[Case] = [
     Case("export: validation file without gold tags", "export_onnx.py",
          ["--model", "{tagger}", "--output", "{out}", "--validation_file", "{data}/in.txt"], {"data/in.txt": "Ada wrote.\n"},
          ["{data}/in.txt: ", "--validation_file needs gold tags"]),
+    Case("not a trained model folder", "upgrade_standard_loading.py", ["{data}"], {"data/in.txt": "Ada wrote.\n"},
+         ["{data}: ", "not a trained model folder"]),
+    Case("--copy_to exists", "upgrade_standard_loading.py", ["{tagger}", "--copy_to", "{data}"], {"data/in.txt": "x\n"},
+         ["{data}: ", "--copy_to already exists"]),
 ]
 
 

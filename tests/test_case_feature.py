@@ -157,12 +157,24 @@ def test_a_model_trained_with_it_learns_what_only_case_tells(tmp_path, script):
     predicted = [json.loads(line)["tags"] for line in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert predicted == expected
 
-    # The model card's plain-transformers snippet sets token_type_ids as we do: the same tags as NerTagger.
+    # The model card's transformers snippets (trust_remote_code=True: the folder's own case_feature_tokenizer.py
+    # sets token_type_ids) give what NerTagger gives: the Auto classes the same tags, the pipeline the same
+    # entities on the test sentences; the folder of the model trained without the feature has no such code.
+    assert (tmp_path / "auto" / "case_feature_tokenizer.py").is_file()
+    assert not (tmp_path / "off" / "case_feature_tokenizer.py").exists()
+    assert "auto_map" not in json.loads((tmp_path / "off" / "tokenizer_config.json").read_text())
     card = (tmp_path / "auto" / "README.md").read_text()
-    snippet = card.split("```python\n")[1].split("```")[0]
-    assert "token_type_ids" in snippet and "pipeline(" not in snippet
-    scope = {}
-    exec(snippet, scope)
+    pipeline_snippet, auto_snippet = [block.split("```")[0] for block in card.split("```python\n")[1:3]]
+    assert "trust_remote_code=True" in pipeline_snippet and "trust_remote_code=True" in auto_snippet
+    scope, pipeline_scope = {}, {}
+    exec(auto_snippet, scope)
     tagger = NerTagger.load(str(tmp_path / "auto"), device="cpu", dtype="float32")
     assert scope["tags"] == tagger.predict_texts([" ".join(scope["words"])])[0]["tags"]
     assert "B-PER" in scope["tags"] and "O" in scope["tags"]
+    exec(pipeline_snippet, pipeline_scope)
+    texts = [" ".join(words) for words, _ in casing_corpus(seed=2, sentences=60)]
+    constrained = NerTagger.load(str(tmp_path / "auto"), device="cpu", dtype="float32", constrained=True)
+    expected = [[(e["start"], e["end"], e["label"]) for e in record["entities"]]
+                for record in constrained.predict_texts(texts)]
+    found = [[(e["start"], e["end"], e["entity_group"]) for e in entities] for entities in pipeline_scope["ner"](texts)]
+    assert found == expected and sum(map(len, found)) > 60

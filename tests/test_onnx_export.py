@@ -139,3 +139,19 @@ def test_verdict_fails_an_unfaithful_or_lossy_export():
     assert "ONNX fp32 F1 differs" in verdict(report(-0.06, 0.0), max_f1_drop=0.5)
     assert "INT8 loses 0.60 F1 points" in verdict(report(0.0, -0.6), max_f1_drop=0.5)
     assert verdict(report(0.0, -0.6), max_f1_drop=1.0) is None
+
+
+@pytest.mark.parametrize("name", ["case", "plain"])
+def test_an_export_loads_with_transformers_alone_and_keeps_the_case_feature(exports, name):
+    # ONNX Runtime users tokenise with AutoTokenizer: for a case-feature model it must set token_type_ids as we do
+    from transformers import AutoTokenizer
+
+    _, exported = exports[name]
+    assert (exported / "case_feature_tokenizer.py").is_file() is LAYOUTS[name][0]
+    if not LAYOUTS[name][0]:
+        assert "custom_pipelines" not in json.loads((exported / "config.json").read_text())
+        return
+    tokenizer = AutoTokenizer.from_pretrained(str(exported), trust_remote_code=True)
+    encoded = tokenizer(["Ada", "met", "IBM", "staff"], is_split_into_words=True)
+    word_types = {word: kind for word, kind in zip(encoded.word_ids(), encoded["token_type_ids"]) if word is not None}
+    assert word_types == {0: 1, 1: 0, 2: 1, 3: 0}

@@ -4,7 +4,8 @@ The card's fixed text is the template ``templates/model_card.md`` (``string.Temp
 functions here render the parts that depend on the run: the summary, the results (scores per type, training
 facts, plots, the confusion table), the data and hyper-parameter tables, the command line, and the
 ``transformers`` usage example (``templates/usage_pipeline.md``, or ``templates/usage_case_feature.md`` for a
-model that reads case through ``token_type_ids``). A part with nothing to say renders as nothing.
+model that reads case through ``token_type_ids``: standard loading with ``trust_remote_code=True``, see
+:mod:`nerkit.standard_loading`). A part with nothing to say renders as nothing.
 
 Each rendered part is its lines followed by one blank line, so parts join like paragraphs.
 """
@@ -189,9 +190,10 @@ def _reproduce_section(command: Optional[str]) -> str:
 def _transformers_usage(output_dir: str, case_feature: bool) -> str:
     """How to run the model with ``transformers`` alone."""
     if case_feature:
-        # transformers' pipeline leaves token_type_ids at 0, which would hide every capital from this model.
+        # transformers alone leaves token_type_ids at 0; the folder's code sets them (nerkit.standard_loading).
         words = [word for word, _, _ in split_words(EXAMPLE)]
-        text = _template("usage_case_feature.md").substitute(model_dir=json.dumps(output_dir), words=json.dumps(words))
+        text = _template("usage_case_feature.md").substitute(model_dir=json.dumps(output_dir), words=json.dumps(words),
+                                                             example=json.dumps(EXAMPLE))
     else:
         text = _template("usage_pipeline.md").substitute(model_dir=json.dumps(output_dir), example=json.dumps(EXAMPLE))
     return text.rstrip("\n") + "\n\n"
