@@ -82,6 +82,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise SystemExit(f"bench_memory.py: {args.output_dir} already exists")
     os.makedirs(args.output_dir)
     work = args.work_dir or tempfile.mkdtemp(prefix="bench-memory-")
+    os.makedirs(work, exist_ok=True)
     model = args.model or default_model()
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
     rows, commands = [], {}
