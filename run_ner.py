@@ -16,6 +16,7 @@ import sys
 
 from transformers import TrainingArguments, set_seed
 
+from nerkit.arrow_splits import iter_column
 from nerkit.batching import evaluation_budget, input_lengths, model_inputs, token_collator, training_budget
 from nerkit.data import load_requested_splits
 from nerkit.errors import exit_on_user_error
@@ -80,7 +81,7 @@ def main(argv=None):
         for split in ("validation", "test") if split in features
     }
     weights = loss_weights_for(data_args.class_weights, label_list,
-                               raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
+                               iter_column(raw_datasets["train"], "ner_tags") if "train" in raw_datasets else None)
 
     budget = (training_budget(data_args.max_tokens_per_batch, input_lengths(features["train"]),
                               training_args.per_device_train_batch_size, len(raw_datasets["train"]), layout.apart_pack_length)

@@ -37,6 +37,7 @@ import torch
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
+from nerkit.arrow_splits import iter_column
 from nerkit.batching import evaluation_budget, input_lengths, token_collator, training_budget
 from nerkit.errors import SetupError, exit_on_user_error
 from nerkit.evaluation import WordLevelEvaluator, save_results, save_split_outputs
@@ -119,7 +120,7 @@ def main(argv=None):
     }
     lengths = {split: input_lengths(features[split]) for split in features}
     weights = loss_weights_for(data_args.class_weights, label_list,
-                               raw_datasets["train"]["ner_tags"] if "train" in raw_datasets else None)
+                               iter_column(raw_datasets["train"], "ner_tags") if "train" in raw_datasets else None)
     weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
 
     # Batches: by sub-word budget (training), length-sorted (evaluation, one process), else upstream's.

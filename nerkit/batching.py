@@ -25,6 +25,7 @@ from typing import Iterator, List, Optional, Sequence
 import numpy as np
 from torch.utils.data import Sampler
 
+from .arrow_splits import column_lengths
 from .packing import PackingCollator
 
 
@@ -108,7 +109,7 @@ class LengthSortedBatchSampler(Sampler[List[int]]):
 
 def input_lengths(features) -> List[int]:
     """Sub-words per input of a features split (its ``input_ids`` column)."""
-    return [len(ids) for ids in features["input_ids"]]
+    return column_lengths(features, "input_ids")
 
 
 def restore_order(rows, order: Sequence[int]):

@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .arrow_splits import TagSummary, arrow_split, record, split_features, to_iob2
 from .corpus import Sentence, number_sentences
 from .errors import NerDataError, SetupError
 from .files import read_text, safe_join
-from .formats import FormatOptions, ReadReport, read_sentences
+from .formats import FormatOptions, ReadReport
 from .formats.splits import find_splits
-from .labels import TagChecker, name_violation, validate_tags
+from .labels import TagChecker
 from .modeling import has_plain_labels
-from .schemes import IOB2, PLAIN, TaggingScheme, convert, detect_scheme, get_scheme
+from .schemes import SchemeVotes, TaggingScheme, get_scheme
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +31,9 @@ SPLIT_ARGUMENTS = {"train": "train_file", "validation": "validation_file", "test
 
 @dataclass
 class LoadedData:
-    """The raw splits plus what was learned while reading them."""
+    """The raw splits (``datasets.Dataset``, on disk for files) plus what was learned while reading them."""
 
-    splits: Dict[str, List[Sentence]]
+    splits: Dict[str, object]
     sources: Dict[str, str]  # split -> file or dataset it came from, for messages
     input_scheme: TaggingScheme
     repairs: Dict[str, int] = field(default_factory=dict)
@@ -44,36 +45,7 @@ class LoadedData:
         """A ``datasets.DatasetDict`` with the columns described in the module docstring."""
         import datasets
 
-        return datasets.DatasetDict(
-            {
-                name: datasets.Dataset.from_dict(
-                    {
-                        "tokens": [s.tokens for s in sentences],
-                        "ner_tags": [s.ner_tags for s in sentences],
-                        "gold_tags": [s.extra.get("gold_tags", s.ner_tags) for s in sentences],
-                        "document_id": [s.document_id or "" for s in sentences],
-                        "sentence_index": [s.sentence_index for s in sentences],
-                    },
-                    features=_features(),
-                )
-                for name, sentences in self.splits.items()
-            }
-        )
-
-
-def _features():
-    import datasets
-
-    words = datasets.Sequence(datasets.Value("string"))
-    return datasets.Features(
-        {
-            "tokens": words,
-            "ner_tags": words,
-            "gold_tags": words,
-            "document_id": datasets.Value("string"),
-            "sentence_index": datasets.Value("int32"),
-        }
-    )
+        return datasets.DatasetDict(self.splits)
 
 
 def format_options(data_args, report: Optional[ReadReport] = None) -> FormatOptions:
@@ -92,41 +64,40 @@ def format_options(data_args, report: Optional[ReadReport] = None) -> FormatOpti
 
 
 def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "validation", "test")) -> LoadedData:
-    """Read the splits named in ``splits`` that the arguments provide; normalise scheme and tags."""
+    """Read the splits named in ``splits`` that the arguments provide; normalise scheme and tags.
+
+    Files are streamed into on-disk Arrow datasets (:mod:`nerkit.arrow_splits`), cached in ``--cache_dir``."""
     report = ReadReport()
     options = format_options(data_args, report)
-    raw: Dict[str, List[Sentence]] = {}
-    sources: Dict[str, str] = {}
+    cache_dir = getattr(model_args, "cache_dir", None)
+    raw, summaries, sources = {}, {}, {}
     label_names = None
+    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples, "test": data_args.max_predict_samples}
+    files: Dict[str, str] = {}
 
     if data_args.dataset_name is not None:
         name = data_args.dataset_name
         if os.path.isdir(name) and not (Path(name) / "dataset_dict.json").exists():
-            for split, path in find_splits(name).items():
-                if split in splits:
-                    raw[split] = read_sentences(path, data_args.input_format, options)
-                    sources[split] = str(path)
+            files.update({split: str(path) for split, path in find_splits(name).items() if split in splits})
         else:
             hub_splits, label_names = _load_hf_dataset(data_args, model_args)
             for split, sentences in hub_splits.items():
                 if split in splits:
-                    raw[split] = sentences
+                    raw[split] = _in_memory_split(sentences[:limits[split]] if limits.get(split) is not None else sentences)
+                    summaries[split] = TagSummary.of_dataset(raw[split], options.plain_labels)
                     sources[split] = f"{name}[{split}]"
     for split, argument in SPLIT_ARGUMENTS.items():
         path = getattr(data_args, argument)
         if path is not None and split in splits:
-            raw[split] = read_sentences(path, data_args.input_format, options)
-            sources[split] = str(path)
+            files[split] = path
+    for split, path in files.items():
+        raw[split], summaries[split] = arrow_split(path, data_args.input_format, options, limits.get(split), cache_dir)
+        sources[split] = str(path)
 
-    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples, "test": data_args.max_predict_samples}
-    for split, limit in limits.items():
-        if split in raw and limit is not None:
-            raw[split] = raw[split][:limit]
-
-    scheme = _input_scheme(data_args.tagging_scheme, raw)
+    scheme = _input_scheme(data_args.tagging_scheme, summaries)
     loaded = LoadedData(splits={}, sources=sources, input_scheme=scheme, report=report, label_names=label_names)
-    for split, sentences in raw.items():
-        loaded.splits[split], loaded.repairs[split] = _to_iob2(sentences, scheme, data_args.strict, sources[split])
+    for split, dataset in raw.items():
+        loaded.splits[split], loaded.repairs[split] = to_iob2(dataset, scheme, data_args.strict, sources[split])
         if loaded.repairs[split]:
             logger.warning(f"{sources[split]}: repaired {loaded.repairs[split]} tags that broke the {scheme} scheme")
     for message in report.notes[:20]:
@@ -134,30 +105,24 @@ def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "val
     return loaded
 
 
-def _input_scheme(name: str, raw: Dict[str, List[Sentence]]) -> TaggingScheme:
+def _in_memory_split(sentences: List[Sentence]):
+    import datasets
+
+    return datasets.Dataset.from_list([record(sentence) for sentence in sentences], features=split_features())
+
+
+def _input_scheme(name: str, summaries: Dict[str, TagSummary]) -> TaggingScheme:
     if name and name != "auto":
         return get_scheme(name)
-    # Every split read votes (nerkit.schemes.detect_scheme counts entity starts over all of them), as
+    # Every split read votes (nerkit.schemes.SchemeVotes counts entity starts over all of them), as
     # convert_iob.py does: one split alone may hold too little evidence.
-    order = [raw[s] for s in ("train", "validation", "test") if s in raw]
-    if not order:
+    if not summaries:
         raise SetupError("no data: give --train_file, --validation_file, --test_file or --dataset_name")
-    return detect_scheme(sentence.ner_tags for sentences in order for sentence in sentences)
-
-
-def _to_iob2(sentences: List[Sentence], scheme: TaggingScheme, strict: bool, source: str):
-    """Convert to IOB2 in place, keeping the tags as given in ``extra["gold_tags"]``; returns the sentences and
-    how many tags ``nerkit.labels.validate_tags`` repaired (under ``--strict`` the first invalid sequence is an
-    error instead). Plain labels stay as they are (every sequence of them is valid)."""
-    if scheme is PLAIN:
-        for sentence in sentences:
-            sentence.extra["gold_tags"] = list(sentence.ner_tags)
-        return sentences, 0
-    _, report = validate_tags(sentences, scheme, strict, path=source, strict_error=name_violation)
-    for sentence in sentences:
-        sentence.extra["gold_tags"] = sentence.ner_tags
-        sentence.ner_tags = convert(sentence.ner_tags, scheme, IOB2)
-    return sentences, report.repairs
+    votes = SchemeVotes()
+    for summary in summaries.values():
+        for key, count in summary.votes.items():
+            votes.counts[key] += count
+    return votes.scheme()
 
 
 # --- datasets from the hub or saved with save_to_disk -------------------------------------------------------

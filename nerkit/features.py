@@ -14,11 +14,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections import Counter
+from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .inputs import FeatureSpec, build_inputs, check_window_spec
 from .layout import InputLayout, special_tokens
+from .packing import DEFAULT_PACK_POOL, pack_order
 
 logger = logging.getLogger(__name__)
 
@@ -75,21 +76,25 @@ def tokenize_dataset(dataset, tokenizer, num_proc: Optional[int] = None, load_fr
 
 
 def cache_file_for(dataset, cache_dir: Optional[str], step: str, *inputs) -> Optional[str]:
-    """Where ``datasets`` should keep the result of ``step`` on an in-memory ``dataset``; None: let it decide.
+    """Where ``datasets`` should keep the result of ``step`` on ``dataset``; None: caching is off.
 
-    ``datasets`` caches a ``map`` next to the dataset's own Arrow files, named by fingerprints of the data, the
-    function and its arguments. Splits read from our formats live in memory (no files), where ``datasets``
-    caches nothing; their fingerprint is still a hash of their content, so the same file read twice has the same
-    fingerprint. This names the cache file by that fingerprint and the inputs of the step (the tokenizer), in
-    ``cache_dir`` (default: the ``datasets`` cache). The next pass reads a dataset with a cache file, which
-    ``datasets`` then caches by itself.
+    ``datasets`` would cache a ``map`` next to the dataset's own Arrow files (an in-memory split has none, and
+    caches nothing), named by fingerprints of the data, the function and its arguments. This names the cache
+    file by the data's fingerprint (which for a split read from a file depends on the file, see
+    :mod:`nerkit.arrow_splits`; for one in memory, on its content), the step and its inputs (the tokenizer), in
+    ``cache_dir`` (default: the folder of the dataset's own cache, else the ``datasets`` cache): a change to the
+    step's code bumps ``CACHE_VERSION``. The next pass reads a dataset with a cache file, which ``datasets``
+    then caches by itself.
     """
     import datasets
     from datasets.fingerprint import Hasher
 
-    if dataset.cache_files or not datasets.is_caching_enabled():
+    if not datasets.is_caching_enabled():
         return None
-    folder = os.path.join(cache_dir or datasets.config.HF_DATASETS_CACHE, "nerkit")
+    if cache_dir is None and dataset.cache_files:
+        folder = os.path.dirname(dataset.cache_files[0]["filename"])
+    else:
+        folder = os.path.join(cache_dir or datasets.config.HF_DATASETS_CACHE, "nerkit")
     os.makedirs(folder, exist_ok=True)
     key = Hasher.hash([dataset._fingerprint, step, CACHE_VERSION, *inputs])
     return os.path.join(folder, f"{step}-{key}.arrow")
@@ -100,22 +105,36 @@ def build_features(tokenized, tokenizer, label2id: Optional[Dict[str, int]], spe
     """Pass 2 over a whole split; logs how many sentences needed more than one window."""
     check_window_spec(spec, tokenizer)
     prefix, suffix = special_tokens(tokenizer)
-    features = tokenized.map(
+    arguments = {"label2id": label2id, "spec": spec, "prefix": prefix, "suffix": suffix}
+    if spec.apart_pack_length is not None:
+        # Sentences kept apart are packed within random pools (nerkit.packing.plan_packs): the rows are put in the
+        # shuffled order once, and each batch is one pool, so no batch holds more than a pool of sentences and the
+        # packs are the same as with the whole split in one batch.
+        order = pack_order(len(tokenized), spec.pack_seed)
+        tokenized = tokenized.select(order)
+        arguments.update(spec=replace(spec, pack_seed=None), rows=order)
+        batch_size = DEFAULT_PACK_POOL
+    else:
+        batch_size = None  # neighbours for context, documents packed together: the split whole in one batch
+    return tokenized.map(
         build_inputs,
         batched=True,
-        batch_size=None,  # neighbours for context must be in the same batch: take the split whole
+        batch_size=batch_size,
         with_indices=True,
         remove_columns=tokenized.column_names,
-        fn_kwargs={"label2id": label2id, "spec": spec, "prefix": prefix, "suffix": suffix},
+        fn_kwargs=arguments,
         load_from_cache_file=load_from_cache_file,
         desc=desc or "Building inputs",
     )
-    return features
 
 
 def count_windowed_sentences(features) -> int:
     """Sentences that became more than one input."""
-    return sum(1 for count in Counter(features["sentence_id"]).values() if count > 1)
+    import numpy as np
+
+    ids = np.concatenate([batch["sentence_id"] for batch in
+                          features.select_columns(["sentence_id"]).with_format("numpy").iter(batch_size=100000)] or [[]])
+    return int((np.unique(ids, return_counts=True)[1] > 1).sum())
 
 
 def prepare_features(raw_datasets, tokenizer, label2id: Dict[str, int], data_args, layout: InputLayout,

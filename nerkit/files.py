@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import bz2
+import codecs
 import contextlib
 import errno
 import gzip
@@ -141,11 +142,52 @@ def decode_text(data: bytes, encoding: str = "utf-8", source: str = "<stdin>", s
 
 def read_lines(path: PathLike, encoding: str = "utf-8") -> List[str]:
     """Lines without their line ends (see :func:`read_text`)."""
-    text = read_text(path, encoding)
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
+    return list(iter_lines(path, encoding))
+
+
+def iter_lines(path: PathLike, encoding: str = "utf-8", chunk_size: int = 1 << 20) -> Iterator[str]:
+    """:func:`read_lines` one line at a time, reading ``chunk_size`` bytes at once: memory does not grow with the
+    file. The same text and the same errors (bad bytes, NUL bytes, with their line) as :func:`read_text`.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "lines.txt"
+    >>> _ = path.write_bytes(b"\\xef\\xbb\\xbfAda\\r\\nwrote\\rit\\n\\n")
+    >>> list(iter_lines(path, chunk_size=4))
+    ['Ada', 'wrote', 'it', '']
+    """
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    except LookupError:
+        raise NerDataError(f"unknown encoding {encoding!r}", path=str(path)) from None
+    line_number, rest, start = 1, "", True
+    with _open_bytes(path) as stream:
+        while True:
+            chunk = stream.read(chunk_size)
+            pending = decoder.getstate()[0]
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                offset = max(error.start - len(pending), 0)
+                line = line_number + rest.count("\n") + chunk[:offset].count(b"\n")
+                raise NerDataError(f"byte 0x{error.object[error.start]:02x} cannot be decoded as {encoding} "
+                                   "(try --encoding latin-1)", path=str(path), line=line) from None
+            if start and text:
+                text, start = text.removeprefix("\ufeff"), False
+            if "\x00" in text:
+                line = line_number + rest.count("\n") + text[: text.index("\x00")].count("\n")
+                raise NerDataError("NUL byte in a text file (binary file or wrong --encoding?)", path=str(path), line=line)
+            text = rest + text
+            # A "\r" at the end may be the first half of "\r\n": keep it until the next chunk says.
+            keep = 1 if chunk and text.endswith("\r") else 0
+            text, rest = text[: len(text) - keep], text[len(text) - keep:]
+            lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            rest = lines.pop() + rest
+            line_number += len(lines)
+            yield from lines
+            if not chunk:
+                break
+    if rest:
+        yield rest
 
 
 @contextlib.contextmanager

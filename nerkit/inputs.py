@@ -296,8 +296,12 @@ def input_columns(inputs: Sequence[ModelInput], case_feature: bool, position_ids
 
 
 def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[Dict[str, int]], spec: FeatureSpec,
-                 prefix: List[int], suffix: List[int]) -> Dict[str, list]:
-    """Pass 2 on a batch that holds whole documents (``map(batch_size=None)``): see the module docstring."""
+                 prefix: List[int], suffix: List[int], rows: Optional[Sequence[int]] = None) -> Dict[str, list]:
+    """Pass 2 on a batch that holds whole documents (``map(batch_size=None)``), or for sentences packed apart one
+    pool of them: see the module docstring. ``rows``: the split's rows in the order the batches take them (its
+    row numbers are what ``word_sentence`` and ``sentence_id`` give)."""
+    if rows is not None:
+        indices = [int(rows[index]) for index in indices]
     sentences = SentenceBatch(batch, indices, label2id, spec)
     special = len(prefix) + len(suffix)
     budget = spec.max_seq_length - special

@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import List, NamedTuple, Optional, Tuple
 
 from . import packing
+from .arrow_splits import distinct_values
 from .errors import SetupError
 from .labels import labels_from_data, pretrained_labels, resolve_labels
 from .layout import Arrangement, InputLayout, LayoutRequest, resolve_window
@@ -150,7 +151,7 @@ def load_for_token_classification(model_args, data_args, raw_datasets, do_train:
     """Label list, config, tokenizer, model and the input layout decided with it, recorded in its config (see
     ``nerkit.labels`` for the label rules; ``declared_labels``: the tag names a hub dataset declares,
     ``LoadedData.label_names``)."""
-    data_labels = labels_from_data((tags for split in raw_datasets.values() for tags in split["ner_tags"]),
+    data_labels = labels_from_data([distinct_values(split, "ner_tags") for split in raw_datasets.values()],
                                    declared_labels, plain=getattr(data_args, "plain_labels", False))
     label_list = resolve_labels(data_labels if do_train else None, load_config(model_args),
                                 model_args.ignore_mismatched_sizes, model_args.model_name_or_path)

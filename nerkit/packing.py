@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_PACK_POOL = 256
 
 
+def pack_order(rows: int, seed: Optional[int]) -> np.ndarray:
+    """The order :func:`plan_packs` takes ``rows`` rows in: shuffled by ``seed``, or as they are (None)."""
+    return np.arange(rows) if seed is None else np.random.default_rng(seed).permutation(rows)
+
+
 def plan_packs(lengths: Sequence[int], budget: int, seed: int = 0,
                pool_size: int = DEFAULT_PACK_POOL) -> List[List[int]]:
     """Rows grouped into inputs of at most ``budget`` sub-words; a row longer than ``budget`` stays alone.
@@ -44,7 +49,7 @@ def plan_packs(lengths: Sequence[int], budget: int, seed: int = 0,
     [[4], [0, 1], [2, 3]]
     """
     lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.arange(len(lengths)) if seed is None else np.random.default_rng(seed).permutation(len(lengths))
+    order = pack_order(len(lengths), seed)
     packs: List[List[int]] = []
     for start in range(0, len(order), pool_size):
         pool = order[start : start + pool_size]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 Span = Tuple[str, int, int]  # (type, start word, end word exclusive)
@@ -295,18 +294,47 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> TaggingScheme:
     >>> detect_scheme([["I-PER", "O", "I-LOC", "B-LOC"]]).name
     'IOB1'
     """
-    votes: Counter = Counter()
+    votes = SchemeVotes()
     for tags in tag_sequences:
+        votes.add(tags)
+        if votes.bioes:
+            break
+    return votes.scheme()
+
+
+class SchemeVotes:
+    """:func:`detect_scheme` one sentence at a time, for a corpus read as a stream; ``counts`` can be saved and
+    given back (a cached corpus is not read again).
+
+    >>> votes = SchemeVotes()
+    >>> votes.add(["B-PER", "I-PER", "O"]); votes.add(["I-LOC"]); votes.add(["B-ORG"])
+    >>> votes.counts, votes.scheme().name
+    ({'B': 2, 'I': 1, 'bioes': 0}, 'IOB2')
+    """
+
+    def __init__(self, counts: Optional[Dict[str, int]] = None):
+        self.counts = dict(counts) if counts else {"B": 0, "I": 0, "bioes": 0}
+
+    @property
+    def bioes(self) -> bool:
+        return bool(self.counts["bioes"])
+
+    def add(self, tags: Sequence[str]) -> None:
         previous_prefix, previous_type = "O", None
         for tag in tags:
             prefix, entity_type = split_tag(tag)
             if prefix in ("E", "S"):
-                return BIOES
+                self.counts["bioes"] = 1
+                return
             opens = previous_prefix == "O" or entity_type != previous_type
             if prefix != "O" and opens:
-                votes[prefix] += 1
+                self.counts[prefix] += 1
             previous_prefix, previous_type = prefix, entity_type
-    return IOB1 if votes["I"] > votes["B"] else IOB2
+
+    def scheme(self) -> TaggingScheme:
+        if self.bioes:
+            return BIOES
+        return IOB1 if self.counts["I"] > self.counts["B"] else IOB2
 
 
 def entity_types(tags: Iterable[str]) -> List[str]:

@@ -229,7 +229,7 @@ def test_training_scripts_read_each_tool_by_content(tmp_path):
     write_lines(tmp_path / "test.jsonl", [{"text": "Eve met Bob", "spans": [{"start": 8, "end": 11, "label": "PER"}], "answer": "accept"}])
     loaded = load_data(DataTrainingArguments(train_file=str(tmp_path / "train.jsonl"), validation_file=str(tmp_path / "dev.json"),
                                              test_file=str(tmp_path / "test.jsonl")))
-    assert {split: s[0].ner_tags for split, s in loaded.splits.items()} == {
+    assert {split: s[0]["ner_tags"] for split, s in loaded.splits.items()} == {
         "train": ["B-PER", "O", "O"], "validation": ["O", "O", "B-PER"], "test": ["O", "O", "B-PER"]}
 
 

@@ -215,8 +215,8 @@ def test_windows_context_constrained_decoding_class_weights(tiny_model, tmp_path
                      splits=("test",)).splits["test"]
     lines = [line for line in (tmp_path / "predictions.conll").read_text().splitlines()
              if line.strip() and not line.startswith("-DOCSTART-")]
-    assert len(lines) == sum(len(sentence.tokens) for sentence in test)
-    gold = Counter(kind for sentence in test for kind, _, _ in get_entities(sentence.ner_tags))
+    assert len(lines) == sum(len(tokens) for tokens in test["tokens"])
+    gold = Counter(kind for tags in test["ner_tags"] for kind, _, _ in get_entities(tags))
     per_type = results(tmp_path, "predict")["predict_per_type"]
     assert {kind: scores["number"] for kind, scores in per_type.items() if scores["number"]} == dict(gold)
     assert not (tmp_path / "eval_results.json").exists()

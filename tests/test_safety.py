@@ -292,7 +292,7 @@ def test_saved_dataset_naming_paths_outside_is_refused(tmp_path):
     saved = tmp_path / "saved"
     datasets.DatasetDict({"validation": datasets.Dataset.from_dict({"tokens": [["Ada"]], "ner_tags": [["B-PER"]]})}).save_to_disk(str(saved))
     arguments = DataTrainingArguments(dataset_name=str(saved))
-    assert load_data(arguments, splits=("validation",)).splits["validation"][0].tokens == ["Ada"]
+    assert load_data(arguments, splits=("validation",)).splits["validation"][0]["tokens"] == ["Ada"]
 
     os.rename(saved / "validation", tmp_path / "elsewhere")
     (saved / "dataset_dict.json").write_text(json.dumps({"splits": ["../elsewhere"]}))

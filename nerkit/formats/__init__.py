@@ -25,7 +25,7 @@ import importlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, Iterator, List, Optional, Sequence
 
 from ..corpus import Sentence
 from ..errors import NerDataError
@@ -146,14 +146,22 @@ def suffix_format(name: str, writing: bool = False) -> Optional[str]:
 
 def read_sentences(path, format: Optional[str] = None, options: Optional[FormatOptions] = None) -> List[Sentence]:
     """All sentences of ``path`` in ``format`` (guessed when None)."""
+    sentences = list(iter_sentences(path, format, options))
+    if not sentences:
+        raise NerDataError(EMPTY_INPUT, path=str(path))
+    return sentences
+
+
+EMPTY_INPUT = "no sentences found (empty input)"
+
+
+def iter_sentences(path, format: Optional[str] = None, options: Optional[FormatOptions] = None) -> Iterator[Sentence]:
+    """The sentences of ``path`` one at a time, as the reader produces them (none: the caller says so)."""
     options = options or FormatOptions()
     format = format or guess_format(path)
     module = _module(format)
     # json and csv share a module; a format-specific reader wins so an explicit --input_format is obeyed.
-    sentences = list(getattr(module, f"read_{format}", module.read)(Path(path), options))
-    if not sentences:
-        raise NerDataError("no sentences found (empty input)", path=str(path))
-    return sentences
+    return iter(getattr(module, f"read_{format}", module.read)(Path(path), options))
 
 
 def write_sentences(sentences: Iterable[Sentence], path, format: str, options: Optional[FormatOptions] = None) -> None:

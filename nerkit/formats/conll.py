@@ -31,7 +31,7 @@ from typing import Callable, Iterator, List, Optional
 
 from ..corpus import Sentence, number_sentences
 from ..errors import NerDataError
-from ..files import atomic_write, read_lines
+from ..files import atomic_write, iter_lines
 from ..labels import TagChecker, bad_tag_message
 from ..schemes import is_label
 
@@ -76,7 +76,7 @@ def _read_sentences(path: Path, options) -> Iterator[Sentence]:
     start = 0
     found = docstarts = 0
 
-    for number, line in enumerate(read_lines(path, options.encoding), 1):
+    for number, line in enumerate(iter_lines(path, options.encoding), 1):
         if not line.strip():
             if tokens:
                 yield Sentence(tokens, tags, document_id=document_id, line=start)

@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ..arrow_splits import iter_column
 from ..schemes import get_spans
 
 # Hyper-parameters worth a line in the card, under the names the Trainer and the Accelerate script use.
@@ -126,9 +127,10 @@ def split_statistics(raw_datasets, sources: Optional[Mapping[str, str]] = None) 
         if raw_datasets is None or name not in raw_datasets:
             continue
         split = raw_datasets[name]
-        tags = split["ner_tags"]
-        entities = Counter(label for sentence in tags for label, _, _ in get_spans(sentence))
-        data[name] = {"source": (sources or {}).get(name), "sentences": len(split),
-                      "words": sum(len(sentence) for sentence in tags),
+        entities, words = Counter(), 0
+        for tags in iter_column(split, "ner_tags"):
+            entities.update(label for label, _, _ in get_spans(tags))
+            words += len(tags)
+        data[name] = {"source": (sources or {}).get(name), "sentences": len(split), "words": words,
                       "entities": {t: entities[t] for t in sorted(entities)}}
     return data
