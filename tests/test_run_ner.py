@@ -75,7 +75,9 @@ def test_train_evaluate_predict_writes_every_output(tmp_path, tiny_model):
 
     from transformers import pipeline
 
-    tagger = pipeline("token-classification", model=str(out), aggregation_strategy="first")
+    # trained with the case feature (the tiny model lower-cases): the folder's own code sets token_type_ids
+    assert json.loads((out / "config.json").read_text())["case_feature"] is True
+    tagger = pipeline("token-classification", model=str(out), aggregation_strategy="first", trust_remote_code=True)
     assert isinstance(tagger("Stefan visited Oakhallow"), list)
 
 
