@@ -40,6 +40,11 @@ Behaviour:
 - Overwriting: the run refuses to start when any file it would write exists (for BRAT output: when the
   output folder exists and is not empty), unless ``--force``; with ``--force`` those files are replaced and
   nothing else is deleted (other files in a BRAT output folder stay). A file is never written over a folder.
+- Memory: conll, text_labels, JSON lines and csv are read and written a sentence at a time, so memory does not
+  grow with the corpus; scheme detection is a first pass over the input that only counts, ``--stats`` keeps
+  counters and histograms (``nerkit.stats.CorpusCounts``). A JSON array (or ``{"data": [...]}``), Label
+  Studio exports, BRAT folders and offsets, doccano and Prodigy files are read whole, and output in those
+  formats is built in memory.
 - Failures: a problem with the input or the arguments prints one line ``error: FILE:LINE: problem`` on
   stderr and exits with status 2. Every output is written to a temporary folder first and moved into place
   only when all of it succeeded, so a failed run creates no file and no folder.
@@ -53,25 +58,28 @@ import json
 import os
 import secrets
 import shutil
+from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
+from nerkit.corpus import Sentence
 from nerkit.errors import NerDataError, SetupError, exit_on_user_error
 from nerkit.files import atomic_write
 from nerkit.formats import (
+    EMPTY_INPUT,
     FORMATS,
     FormatOptions,
     ReadReport,
     guess_format,
-    read_sentences,
+    iter_sentences,
     suffix_format,
     write_sentences,
 )
 from nerkit.formats.splits import find_splits
 from nerkit.formats.text_labels import write_label_ids
-from nerkit.labels import validate_tags
-from nerkit.schemes import PLAIN, convert, corpus_labels, detect_scheme, get_scheme
-from nerkit.stats import corpus_stats, format_stats
+from nerkit.labels import ValidationReport, repaired_sentences
+from nerkit.schemes import PLAIN, TaggingScheme, convert, corpus_labels, detect_scheme, get_scheme
+from nerkit.stats import CorpusCounts, format_stats
 
 # File (or folder) name of each split in folder mode, per output format: the NeMo / HF example names.
 SPLIT_STEMS = {"train": "train", "validation": "dev", "test": "test"}
@@ -92,7 +100,10 @@ MAX_NOTES_SHOWN = 5
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Convert NER data between formats (conll, text_labels, json, csv, offsets, brat, labelstudio, doccano, prodigy) and tagging schemes (IOB1, IOB2, BIOES).",
-        epilog="Exit status 2 and one 'error: FILE:LINE: problem' line on stderr for any problem with the input or the arguments.",
+        epilog="Memory does not grow with the input for conll, text_labels, JSON lines and csv, read and written a sentence at a "
+        "time (with --input_scheme auto the input is read twice: a first pass detects the scheme); a JSON array, labelstudio, "
+        "brat, offsets, doccano and prodigy files are held in memory whole. "
+        "Exit status 2 and one 'error: FILE:LINE: problem' line on stderr for any problem with the input or the arguments.",
     )
     parser.add_argument("--input", required=True, help="input file, or folder (BRAT folder, or train/dev/test splits)")
     parser.add_argument("--output", required=True, help="output file, or folder (folder mode, BRAT output)")
@@ -219,9 +230,8 @@ def refuse_existing(targets: List[Tuple[Path, bool]], force: bool) -> None:
             raise SetupError(f"output {kind}; use --force to overwrite", path=str(target))
 
 
-def read_split(path: Path, args: argparse.Namespace, report: ReadReport) -> Tuple[str, list]:
-    """(input format, sentences) of one input file or folder."""
-    input_format = args.input_format or guess_format(path)
+def read_split(path: Path, input_format: str, args: argparse.Namespace, report: ReadReport) -> Iterator[Sentence]:
+    """The sentences of one input file or folder, as its reader yields them."""
     label_list = [label.strip() for label in args.label_list.split(",")] if args.label_list else None
     options = FormatOptions(
         encoding=args.encoding,
@@ -234,7 +244,20 @@ def read_split(path: Path, args: argparse.Namespace, report: ReadReport) -> Tupl
         offset_unit=args.offset_unit,
         report=report,
     )
-    return input_format, read_sentences(path, input_format, options)
+    return iter_sentences(path, input_format, options)
+
+
+def converted_sentences(sentences: Iterable[Sentence], input_scheme: TaggingScheme, output_scheme: TaggingScheme,
+                        counts: CorpusCounts, path: Path) -> Iterator[Sentence]:
+    """Each sentence with its tags in ``output_scheme``, counted in ``counts`` on its way to the writer; the
+    one-line error for an input without a sentence."""
+    for sentence in sentences:
+        if output_scheme is not input_scheme:
+            sentence = dataclasses.replace(sentence, ner_tags=convert(sentence.ner_tags, input_scheme, output_scheme))
+        counts.add(sentence)
+        yield sentence
+    if not counts.sentences:
+        raise NerDataError(EMPTY_INPUT, path=str(path))
 
 
 def summary_line(name: str, stats: dict, repairs: int, schemes: str) -> str:
@@ -296,50 +319,43 @@ def main(argv: Optional[List[str]] = None) -> None:
         written.append((side_files["label_ids"], False))
     refuse_existing(written, args.force)
 
-    # 3. Read everything (nothing is written until all of it has been read and checked).
-    report = ReadReport()
-    corpora: Dict[str, list] = {}
-    input_formats: Dict[str, str] = {}
-    for split, path in inputs.items():
-        input_formats[split], corpora[split] = read_split(path, args, report)
-
-    # 4. Schemes: one input scheme for all splits (the train split alone might hold too little evidence).
+    # 3. Schemes: one input scheme for all splits (the train split alone might hold too little evidence), detected
+    # in a first pass that only counts; the second pass below converts and writes, a sentence at a time.
+    input_formats = {split: args.input_format or guess_format(path) for split, path in inputs.items()}
     if args.input_scheme == "auto":
-        input_scheme = detect_scheme(sentence.ner_tags for sentences in corpora.values() for sentence in sentences)
+        input_scheme = detect_scheme(sentence.ner_tags for split, path in inputs.items()
+                                     for sentence in read_split(path, input_formats[split], args, ReadReport()))
     else:
         input_scheme = get_scheme(args.input_scheme)
     output_scheme = get_scheme(args.scheme) if args.scheme else input_scheme
     if PLAIN in (input_scheme, output_scheme) and input_scheme is not output_scheme:
         raise NerDataError(f"plain labels have no spans: they cannot be converted to or from {args.scheme or input_scheme} "
                            "tags (give --input_scheme none without --scheme, or --scheme none)")
-    repairs: Dict[str, dict] = {}
-    for split, sentences in corpora.items():
-        fixed, validation = validate_tags(sentences, scheme=input_scheme, strict=args.strict, path=inputs[split])
-        if output_scheme is not input_scheme:
-            fixed = [dataclasses.replace(s, ner_tags=convert(s.ner_tags, input_scheme, output_scheme)) for s in fixed]
-        corpora[split] = fixed
-        repairs[split] = validation.to_dict()
     schemes = f"{input_scheme.name}" + (" (detected)" if args.input_scheme == "auto" else "") + f" -> {output_scheme.name}"
-
-    # 5. Statistics (on what is written, so in the output scheme).
     tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
-    label_list = corpus_labels((tag for sentences in corpora.values() for s in sentences for tag in s.ner_tags), output_scheme)
-    stats = {
-        split: corpus_stats(sentences, tokenizer=tokenizer, scheme=output_scheme, label_list=label_list)
-        for split, sentences in corpora.items()
-    }
 
-    # 6. Write: all outputs staged, then moved into place together.
+    # 4. Read, repair, convert, count and write each split as a stream: every output staged, then moved into
+    # place together (nothing appears unless all of it was read, checked and written).
+    report = ReadReport()
+    validations = {split: ValidationReport(scheme=input_scheme.name, detected=False) for split in inputs}
+    counts = {split: CorpusCounts(tokenizer) for split in inputs}
     write_options = FormatOptions(report=report, plain_labels=output_scheme is PLAIN, offset_unit=args.offset_unit)
     root = output_path if folder_mode else output_path.parent
     with Staging(root, whole_folder=folder_mode) as staging:
         try:
-            for split, sentences in corpora.items():
-                write_sentences(sentences, staging.path(targets[split]), output_formats[split], write_options)
+            for split, path in inputs.items():
+                sentences = read_split(path, input_formats[split], args, report)
+                fixed = repaired_sentences(sentences, input_scheme, validations[split], strict=args.strict, path=path)
+                converted = converted_sentences(fixed, input_scheme, output_scheme, counts[split], path)
+                write_sentences(converted, staging.path(targets[split]), output_formats[split], write_options)
+            label_list = corpus_labels(sum((c.labels for c in counts.values()), Counter()), output_scheme)
             if needs_label_ids:
                 write_label_ids(label_list, staging.path(side_files["label_ids"]), plain=output_scheme is PLAIN)
         except NerDataError as error:
             raise staging.unstage(error) from None
+        # Statistics on what is written, so in the output scheme.
+        stats = {split: split_counts.stats(output_scheme, label_list) for split, split_counts in counts.items()}
+        repairs = {split: validation.to_dict() for split, validation in validations.items()}
         if args.stats:
             conversion = {
                 "input": str(input_path),

@@ -76,6 +76,7 @@ from nerkit.inference import (
 from nerkit.inference.onnx_backend import BACKENDS
 from nerkit.inference.processes import device_for, gather_in_order, join_processes, leave_processes
 from nerkit.inference.reading import attach_gold
+from nerkit.inference.streaming import stream_documents
 from nerkit.inference.writing import least_confidence
 from nerkit.modeling import has_plain_labels
 from nerkit.reports.errors import sentence_errors, write_errors
@@ -214,7 +215,14 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     # A model of plain labels (POS tags...) reads the input's tags as plain labels too.
     plain = has_plain_labels(ModelArguments(model_name_or_path=args.model, trust_remote_code=args.trust_remote_code))
-    loaded = read_documents(args.input, args.input_format, args.document, args.encoding, plain_labels=plain)
+    # One process writing documents in input order to a file reads them as they come (memory does not grow with
+    # the input, nerkit/inference/streaming.py; the file appears only whole, so bad input still writes nothing);
+    # stdout, gold tags from another file, errors, sorting and several processes read all first.
+    streamed = None
+    if (processes.world_size == 1 and args.output != "-" and args.gold is None and args.errors is None
+            and args.sort == "input" and not args.document):
+        streamed = stream_documents(args.input, args.input_format, args.encoding, plain_labels=plain)
+    loaded = streamed or read_documents(args.input, args.input_format, args.document, args.encoding, plain_labels=plain)
     if args.gold is not None:
         attach_gold(loaded, args.gold, "<stdin>" if args.input == "-" else args.input,
                     FormatOptions(encoding=args.encoding, plain_labels=plain))
@@ -232,8 +240,9 @@ def main(argv=None) -> int:
     if labelling_config is not None:  # before anything is written: Label Studio would take the file anyway
         labelling_config.check_types(original_type(label) for label in entity_types(tagger.labels))
     scheme = args.scheme or loaded.gold_scheme  # None: the model's scheme
-    logger.info(f"{len(loaded.documents)} documents ({loaded.format}), {loaded.sentence_count} sentences, "
-                f"{loaded.word_count} words; model labels {', '.join(tagger.labels)} on {tagger.device}"
+    counts = "read as they come" if streamed else (f"{len(loaded.documents)} documents, {loaded.sentence_count} sentences, "
+                                                   f"{loaded.word_count} words")
+    logger.info(f"input {loaded.format}, {counts}; model labels {', '.join(tagger.labels)} on {tagger.device}"
                 + (f" ({str(tagger.dtype).replace('torch.', '')} autocast)" if tagger.dtype is not None else ""))
 
     if processes.world_size == 1:
@@ -249,7 +258,7 @@ def main(argv=None) -> int:
             return 0
     if args.sort == "uncertainty":
         predictions = sorted(predictions, key=least_confidence)
-    entity_count, shown, errors = 0, [], []
+    entity_count, document_count, word_count, shown, errors = 0, 0, 0, [], []
     with open_output(args.output) as stream:
         writer = PredictionWriter(stream, args.format, model_version=args.model_version or Path(args.model).name,
                                   labelling_config=labelling_config)
@@ -258,6 +267,8 @@ def main(argv=None) -> int:
             if args.errors is not None:
                 errors += prediction_errors(prediction, plain=tagger.scheme is PLAIN)
             entity_count += len(prediction.entities)
+            document_count += 1
+            word_count += prediction.document.word_count
             if args.print_entities:
                 shown.append(describe(prediction))
         writer.close()
@@ -268,8 +279,8 @@ def main(argv=None) -> int:
     if not args.quiet:
         seconds = time.perf_counter() - loaded_at
         units = "labelled words" if tagger.scheme is PLAIN else "entities"
-        print(f"{entity_count} {units} in {len(loaded.documents)} documents ({loaded.word_count} words) in "
-              f"{seconds:.1f} s, {loaded.word_count / max(seconds, 1e-9):,.0f} words/s "
+        print(f"{entity_count} {units} in {document_count} documents ({word_count} words) in "
+              f"{seconds:.1f} s, {word_count / max(seconds, 1e-9):,.0f} words/s "
               f"(reading and loading {loaded_at - started:.1f} s)"
               + ("" if args.output == "-" else f" -> {args.output}")
               + (f" ({processes.world_size} processes)" if processes.world_size > 1 else ""), file=sys.stderr)

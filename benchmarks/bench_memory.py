@@ -27,6 +27,7 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_ner import RUN_NER, read_results, run  # noqa: E402
+from measure import write_report  # noqa: E402
 
 COLUMNS = [
     ("N", "repeats", "{}"),
@@ -110,12 +111,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             shutil.rmtree(work, ignore_errors=True)
     report = {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "model": model,
               "train_file": args.train_file, "commands": commands, "rows": rows}
-    with open(os.path.join(args.output_dir, "memory.json"), "w", encoding="utf-8") as stream:
-        json.dump(report, stream, indent=2)
-    table = markdown(rows)
-    with open(os.path.join(args.output_dir, "memory.md"), "w", encoding="utf-8") as stream:
-        stream.write(table + "\n")
-    print(table)
+    write_report(args.output_dir, "memory", report, markdown(rows))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from outside (wall time, peak RSS from ``wait4``), and the markdown table of fig
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -64,3 +65,13 @@ def markdown(results: Dict[str, Dict[str, float]], figures: Sequence[Figure], re
                 cells.append(f"{value / base:.2f}x" if value and base else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def write_report(output_dir: str, stem: str, report: Dict[str, object], table: str) -> None:
+    """``STEM.json`` (the figures and how they were made) and ``STEM.md`` (the table) in ``output_dir``; the
+    table is printed too."""
+    with open(os.path.join(output_dir, f"{stem}.json"), "w", encoding="utf-8") as stream:
+        json.dump(report, stream, indent=2)
+    with open(os.path.join(output_dir, f"{stem}.md"), "w", encoding="utf-8") as stream:
+        stream.write(table + "\n")
+    print(table)

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import re
 from collections import Counter
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .corpus import Sentence
 from .errors import NerDataError, SetupError
@@ -171,11 +171,29 @@ def validate_tags(sentences: Sequence[Sentence], scheme=None, strict: bool = Fal
     detected = scheme is None
     scheme = detect_scheme(s.ner_tags for s in sentences) if detected else get_scheme(scheme)
     report = ValidationReport(scheme=scheme.name, detected=detected)
-    result: List[Sentence] = []
+    result = list(repaired_sentences(sentences, scheme, report, strict, path, max_examples, strict_error, check=False))
+    return result, report
+
+
+def repaired_sentences(sentences: Iterable[Sentence], scheme: TaggingScheme, report: ValidationReport, strict: bool = False,
+                       path=None, max_examples: int = 5, strict_error: StrictError = explain_violation,
+                       check: bool = True) -> Iterator[Sentence]:
+    """:func:`validate_tags` one sentence at a time, for a corpus read as a stream (its scheme known): each
+    sentence checked (unless ``check`` is off: the caller did), repaired, counted in ``report``, and yielded.
+
+    >>> report = ValidationReport(scheme="IOB2", detected=False)
+    >>> [s.ner_tags for s in repaired_sentences([Sentence(["a"], ["I-ORG"]), Sentence(["b"], ["O"])], IOB2, report)]
+    [['B-ORG'], ['O']]
+    >>> report.repairs, report.repaired_sentences
+    (1, 1)
+    """
+    checker = TagChecker(path, scheme is PLAIN)
     for position, sentence in enumerate(sentences):
+        if check:
+            _check_sentence(checker, sentence, path, position)
         fixed, changed = repair(sentence.ner_tags, scheme)
         if not changed:
-            result.append(sentence)
+            yield sentence
             continue
         location = _location(sentence, path, position)
         if strict:
@@ -187,8 +205,7 @@ def validate_tags(sentences: Sequence[Sentence], scheme=None, strict: bool = Fal
         report.repaired_sentences += 1
         if len(report.examples) < max_examples:
             report.examples.append(_repair_example(sentence, fixed, location))
-        result.append(dataclasses.replace(sentence, ner_tags=fixed))
-    return result, report
+        yield dataclasses.replace(sentence, ner_tags=fixed)
 
 
 def _located_error(message: str, location: Location) -> NerDataError:
@@ -220,13 +237,16 @@ def _check_words_and_tags(sentences: Sequence[Sentence], path, plain: bool) -> N
     sentences built in code may not have been."""
     checker = TagChecker(path, plain)
     for position, sentence in enumerate(sentences):
-        if len(sentence.tokens) != len(sentence.ner_tags):
-            raise _located_error(f"{len(sentence.tokens)} words but {len(sentence.ner_tags)} tags",
-                                 _location(sentence, path, position))
-        for index, tag in enumerate(sentence.ner_tags):
-            problem = checker.problem(tag)
-            if problem is not None:
-                raise _located_error(f"word {index + 1}: {problem}", _location(sentence, path, position))
+        _check_sentence(checker, sentence, path, position)
+
+
+def _check_sentence(checker: TagChecker, sentence: Sentence, path, position: int) -> None:
+    if len(sentence.tokens) != len(sentence.ner_tags):
+        raise _located_error(f"{len(sentence.tokens)} words but {len(sentence.ner_tags)} tags", _location(sentence, path, position))
+    for index, tag in enumerate(sentence.ner_tags):
+        problem = checker.problem(tag)
+        if problem is not None:
+            raise _located_error(f"word {index + 1}: {problem}", _location(sentence, path, position))
 
 
 # ---------------------------------------------------------------------------------------------------------

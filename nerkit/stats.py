@@ -20,9 +20,8 @@ Nothing here imports ``transformers``: a tokenizer is only ever passed in.
 from __future__ import annotations
 
 import math
-import statistics
 from collections import Counter
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .corpus import Sentence
 from .labels import inverse_frequency_weights
@@ -45,15 +44,29 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     >>> percentile([5], 99)
     5
     """
-    if not sorted_values:
+    return _histogram_percentile([(value, 1) for value in sorted_values], len(sorted_values), q)
+
+
+def _histogram_percentile(histogram: Sequence[Tuple[int, int]], total: int, q: float) -> float:
+    """:func:`percentile` of values given as sorted ``(value, count)`` pairs, ``total`` counts in all."""
+    if not total:
         return 0
-    position = (len(sorted_values) - 1) * q / 100
+    position = (total - 1) * q / 100
     low = math.floor(position)
-    high = min(low + 1, len(sorted_values) - 1)
     fraction = position - low
+    low_value = _value_at(histogram, low)
     if fraction == 0:
-        return sorted_values[low]
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+        return low_value
+    return low_value + (_value_at(histogram, min(low + 1, total - 1)) - low_value) * fraction
+
+
+def _value_at(histogram: Sequence[Tuple[int, int]], rank: int) -> int:
+    seen = 0
+    for value, count in histogram:
+        seen += count
+        if rank < seen:
+            return value
+    raise IndexError(rank)
 
 
 def length_summary(lengths: Iterable[int]) -> Dict[str, float]:
@@ -62,16 +75,27 @@ def length_summary(lengths: Iterable[int]) -> Dict[str, float]:
     >>> length_summary([1, 2, 3, 10])
     {'min': 1, 'max': 10, 'mean': 4.0, 'median': 2.5, 'p75': 4.75, 'p99': 9.79}
     """
-    values = sorted(lengths)
-    if not values:
+    return histogram_summary(Counter(lengths))
+
+
+def histogram_summary(counts: Mapping[int, int]) -> Dict[str, float]:
+    """:func:`length_summary` of lengths given as a histogram ``{length: how many}``: what a corpus read as a
+    stream keeps, whose size does not grow with the corpus.
+
+    >>> histogram_summary({1: 1, 2: 1, 3: 1, 10: 1}) == length_summary([1, 2, 3, 10])
+    True
+    """
+    histogram = sorted((value, count) for value, count in counts.items() if count)
+    total = sum(count for _, count in histogram)
+    if not total:
         return {"min": 0, "max": 0, "mean": 0.0, "median": 0, "p75": 0, "p99": 0}
     return {
-        "min": values[0],
-        "max": values[-1],
-        "mean": round(statistics.fmean(values), 4),
-        "median": statistics.median(values),
-        "p75": round(percentile(values, 75), 4),
-        "p99": round(percentile(values, 99), 4),
+        "min": histogram[0][0],
+        "max": histogram[-1][0],
+        "mean": round(sum(value * count for value, count in histogram) / total, 4),
+        "median": _histogram_percentile(histogram, total, 50),
+        "p75": round(_histogram_percentile(histogram, total, 75), 4),
+        "p99": round(_histogram_percentile(histogram, total, 99), 4),
     }
 
 
@@ -122,41 +146,80 @@ def corpus_stats(sentences: Sequence[Sentence], tokenizer=None, scheme=None, lab
     the types present, ``O`` first), ``class_weights`` (``nerkit.labels.inverse_frequency_weights`` over
     ``label_list``) and ``lengths`` with ``words`` (:func:`length_summary`) and, given a Hugging Face
     tokenizer, ``subwords`` plus ``tokenizer`` (its name) and ``over_max_length`` (sentences that do not fit
-    the model in one window, special tokens included).
+    the model in one window, special tokens included). :class:`CorpusCounts` does the same for a stream.
     """
-    sentences = list(sentences)
-    scheme = detect_scheme(s.ner_tags for s in sentences) if scheme is None else get_scheme(scheme)
-    entities: Counter = Counter()
-    labels: Counter = Counter()
+    if scheme is None:
+        sentences = list(sentences)
+        scheme = detect_scheme(s.ner_tags for s in sentences)
+    counts = CorpusCounts(tokenizer)
     for sentence in sentences:
-        labels.update(sentence.ner_tags)
-        entities.update(entity_type for entity_type, _, _ in get_spans(sentence.ner_tags))
-    if label_list is None:
-        label_list = corpus_labels(labels, scheme)
-    label_list = list(label_list)
-    word_lengths = [len(sentence) for sentence in sentences]
-    stats = {
-        "sentences": len(sentences),
-        "tokens": sum(word_lengths),
-        "documents": count_documents(sentences),
-        "scheme": scheme.name,
-        "entities": {entity_type: entities[entity_type] for entity_type in sorted(entities)},
-        "entity_total": sum(entities.values()),
-        "labels": {label: labels[label] for label in sorted(labels, key=_label_order)},
-        "label_list": label_list,
-        "class_weights": inverse_frequency_weights(labels, label_list),
-        "lengths": {"words": length_summary(word_lengths)},
-    }
-    if tokenizer is not None:
-        pieces = subword_lengths(sentences, tokenizer)
-        stats["lengths"]["subwords"] = length_summary(pieces)
-        stats["tokenizer"] = getattr(tokenizer, "name_or_path", type(tokenizer).__name__)
+        counts.add(sentence)
+    return counts.stats(scheme, label_list)
+
+
+class CorpusCounts:
+    """:func:`corpus_stats` one sentence at a time (:meth:`add`), then :meth:`stats`: counters and histograms
+    only, so memory does not grow with the corpus; sub-words counted in batches of :data:`TOKENIZER_BATCH`."""
+
+    def __init__(self, tokenizer=None):
+        self.tokenizer = tokenizer
+        self.sentences = self.documents = 0
+        self.labels: Counter = Counter()
+        self.entities: Counter = Counter()
+        self.word_lengths: Counter = Counter()
+        self.subword_lengths: Counter = Counter()
+        self._previous_document: object = object()
+        self._untokenized: List[Sentence] = []
+
+    def add(self, sentence: Sentence) -> None:
+        self.sentences += 1
+        if sentence.document_id != self._previous_document and sentence.document_id is not None:
+            self.documents += 1  # as count_documents: runs of one document_id
+        self._previous_document = sentence.document_id
+        self.labels.update(sentence.ner_tags)
+        self.entities.update(entity_type for entity_type, _, _ in get_spans(sentence.ner_tags))
+        self.word_lengths[len(sentence)] += 1
+        if self.tokenizer is not None:
+            self._untokenized.append(sentence)
+            if len(self._untokenized) >= TOKENIZER_BATCH:
+                self._tokenize()
+
+    def _tokenize(self) -> None:
+        self.subword_lengths.update(subword_lengths(self._untokenized, self.tokenizer))
+        self._untokenized = []
+
+    def stats(self, scheme, label_list: Optional[Sequence[str]] = None) -> dict:
+        """The :func:`corpus_stats` dict of what was added, its tags read in ``scheme``."""
+        scheme = get_scheme(scheme)
+        labels, entities = self.labels, self.entities
+        label_list = list(corpus_labels(labels, scheme) if label_list is None else label_list)
+        stats = {
+            "sentences": self.sentences,
+            "tokens": sum(length * count for length, count in self.word_lengths.items()),
+            "documents": self.documents,
+            "scheme": scheme.name,
+            "entities": {entity_type: entities[entity_type] for entity_type in sorted(entities)},
+            "entity_total": sum(entities.values()),
+            "labels": {label: labels[label] for label in sorted(labels, key=_label_order)},
+            "label_list": label_list,
+            "class_weights": inverse_frequency_weights(labels, label_list),
+            "lengths": {"words": histogram_summary(self.word_lengths)},
+        }
+        if self.tokenizer is not None:
+            self._tokenize()
+            stats.update(self._subword_stats())
+            stats["lengths"]["subwords"] = histogram_summary(self.subword_lengths)
+        return stats
+
+    def _subword_stats(self) -> dict:
+        tokenizer = self.tokenizer
+        found = {"tokenizer": getattr(tokenizer, "name_or_path", type(tokenizer).__name__)}
         max_length = getattr(tokenizer, "model_max_length", None)
         if isinstance(max_length, int) and max_length < 1_000_000:  # unset limits are huge sentinels
             special = tokenizer.num_special_tokens_to_add(pair=False) if hasattr(tokenizer, "num_special_tokens_to_add") else 0
-            stats["max_length"] = max_length
-            stats["over_max_length"] = sum(1 for length in pieces if length + special > max_length)
-    return stats
+            found["max_length"] = max_length
+            found["over_max_length"] = sum(count for length, count in self.subword_lengths.items() if length + special > max_length)
+        return found
 
 
 # ---------------------------------------------------------------------------------------------------------

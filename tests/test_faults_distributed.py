@@ -3,6 +3,8 @@
 - Ctrl-C: SIGINT to torchrun (what a terminal's Ctrl-C does; torchrun passes it to each worker). With
   ``--save_on_interrupt`` every rank stops after the same optimizer step, ``checkpoint-N`` / ``step_N`` is
   saved, and ``--resume_from_checkpoint latest`` ends with the model and metrics of a run never interrupted.
+- Ctrl-C to one rank only (SIGINT to that process): the other one learns of it after the same step, both save
+  and stop, nothing hangs, and resuming ends as above.
 - A rank killed (SIGKILL) in the middle of writing a checkpoint: torchrun stops the other one, the checkpoint
   being written never gets its name, the previous one is the latest, and resuming from it again ends with the
   uninterrupted run's model and metrics.
@@ -79,6 +81,33 @@ def resume(script: str, model: Path, output_dir: Path, probe_dir: Path) -> None:
                  [probe_dir / "resumed.log"])
 
 
+def signal_rank_and_wait(launcher, records: Path, ready: str, rank: int, signum: int) -> None:
+    """Once file ``ready`` appears, send ``signum`` to worker ``rank`` alone, then wait for torchrun to end (a
+    hang fails here); every process is killed at the end, whatever happened."""
+    try:
+        wait_for_file(records / ready, [launcher])
+        os.kill(int((records / f"pid-rank-{rank}").read_text()), signum)
+        launcher.wait(timeout=300)
+    finally:
+        kill_group(launcher)
+        for worker in (0, 1):  # each worker runs in its own session
+            try:
+                os.killpg(int((records / f"pid-rank-{worker}").read_text()), signal.SIGKILL)
+            except (ProcessLookupError, FileNotFoundError):
+                pass
+
+
+def assert_both_stopped_at_one_checkpoint(script: str, output_dir: Path, text: str) -> None:
+    """One line from each rank (a progress bar may precede it on the shared stderr), both the same step and
+    checkpoint, saved mid-training."""
+    stops = re.findall(r"interrupted: training stopped at step \d+; checkpoint saved in [^;]+", text)
+    assert len(stops) == 2 and len(set(stops)) == 1, text[-3000:]
+    checkpoint = latest(script, output_dir)
+    assert checkpoint is not None and f"checkpoint saved in {checkpoint}" in stops[0]
+    assert 1 <= step_of(checkpoint) < STEPS, "stopped mid-training"
+    assert not (output_dir / "model.safetensors").exists()
+
+
 SCRIPTS = ["run_ner_no_trainer.py", "run_ner.py"]
 
 
@@ -106,14 +135,31 @@ def test_ctrl_c_to_torchrun_saves_one_checkpoint_and_resumes_to_the_same_result(
         kill_group(launcher)
     text = log.read_text()
     assert launcher.returncode != 0, text[-3000:]
-    # One line from each rank (a progress bar may precede it on the shared stderr), both the same step and checkpoint.
-    stops = re.findall(r"interrupted: training stopped at step \d+; checkpoint saved in [^;]+", text)
-    assert len(stops) == 2 and len(set(stops)) == 1, text[-3000:]
     assert text.count("Traceback") == text.count("SignalException: Process"), "only torchrun's own, for its SIGINT"
-    checkpoint = latest(script, output_dir)
-    assert checkpoint is not None and f"checkpoint saved in {checkpoint}" in stops[0]
-    assert 1 <= step_of(checkpoint) < STEPS, "stopped mid-training"
-    assert not (output_dir / "model.safetensors").exists()
+    assert_both_stopped_at_one_checkpoint(script, output_dir, text)
+
+    resume(script, tiny_model, output_dir, tmp_path / "probe-resumed")
+    assert outcome(output_dir) == expected
+
+
+def signalled_run(script: str, model: Path, tmp_path: Path, probe: dict, ready: str, signum: int):
+    """A 2-process run sent ``signum`` at rank 1 alone once the probe leaves ``ready``; (torchrun's exit status,
+    the output folder, the log)."""
+    output_dir, probe_dir = tmp_path / "out", tmp_path / "probe"
+    log = probe_dir / "run.log"
+    launcher = start(command(script, model, output_dir), dict(probed_environment(probe_dir), **probe), log)
+    signal_rank_and_wait(launcher, probe_dir / "records", ready, 1, signum)
+    return launcher.returncode, output_dir, log.read_text()
+
+
+def test_ctrl_c_to_one_rank_only_stops_both_at_one_step_and_resumes_to_the_same_result(reference, tiny_model, tmp_path):
+    # SIGINT to rank 1 alone (kill -INT PID, or a terminal attached to one process): rank 0 never gets a signal
+    # and must learn of it at the next step instead of waiting for rank 1 for ever in a collective.
+    script, expected = reference
+    status, output_dir, text = signalled_run(script, tiny_model, tmp_path, {"NERKIT_PROBE_STEP_SECONDS": "0.3"},
+                                             "trained-rank-1", signal.SIGINT)
+    assert status != 0, text[-3000:]
+    assert_both_stopped_at_one_checkpoint(script, output_dir, text)
 
     resume(script, tiny_model, output_dir, tmp_path / "probe-resumed")
     assert outcome(output_dir) == expected
@@ -121,22 +167,10 @@ def test_ctrl_c_to_torchrun_saves_one_checkpoint_and_resumes_to_the_same_result(
 
 def test_a_rank_killed_while_saving_leaves_the_previous_checkpoint_to_resume(reference, tiny_model, tmp_path):
     script, expected = reference
-    output_dir, probe_dir = tmp_path / "out", tmp_path / "probe"
-    env = dict(probed_environment(probe_dir), NERKIT_PROBE_PAUSE_SAVE_RANK="1")
-    records = probe_dir / "records"
-    launcher = start(command(script, tiny_model, output_dir), env, probe_dir / "killed.log")
-    try:
-        wait_for_file(records / "saving-rank-1", [launcher])
-        os.kill(int((records / "pid-rank-1").read_text()), signal.SIGKILL)
-        launcher.wait(timeout=300)  # torchrun sees a rank die and stops the other
-    finally:
-        kill_group(launcher)
-        for rank in (0, 1):  # each worker runs in its own session
-            try:
-                os.killpg(int((records / f"pid-rank-{rank}").read_text()), signal.SIGKILL)
-            except (ProcessLookupError, FileNotFoundError):
-                pass
-    assert launcher.returncode != 0
+    # torchrun sees the rank die and stops the other
+    status, output_dir, _ = signalled_run(script, tiny_model, tmp_path, {"NERKIT_PROBE_PAUSE_SAVE_RANK": "1"},
+                                          "saving-rank-1", signal.SIGKILL)
+    assert status != 0
     # The checkpoint of step 8 was being written: it is hidden, the one of step 4 is the latest.
     assert sorted(p.name for p in output_dir.iterdir() if p.name.startswith(".") and p.name.endswith(".partial"))
     assert step_of(latest(script, output_dir)) == EVERY

@@ -4,6 +4,7 @@ thread a process, as torchrun sets it), and each process tagged its own share of
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -41,6 +42,25 @@ def test_predict_ner_on_two_processes_writes_what_one_writes(output_format, tagg
     assert [(rank, chunks) for rank, chunks, _ in shares] == [("0", "[0, 2]"), ("1", "[1]")]
     assert sum(int(sentences) for _, _, sentences in shares) == 2700 and int(shares[1][2]) >= 1024
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+TEXTS = ["Peter Blackburn went to Brussels .", "EU rejects German call to boycott British lamb .", "Japan beat Syria ."]
+
+
+@pytest.mark.parametrize("documents", [3, 1])
+def test_predict_ner_with_fewer_documents_than_a_share_writes_each_once_in_input_order(documents, tagger, tmp_path):
+    # 3 documents (or 1) on 2 processes: they do not divide, and all fit one chunk, so the second process gets none.
+    source = tmp_path / "input.txt"
+    source.write_text("".join(text + "\n" for text in TEXTS[:documents]))
+    arguments = ["predict_ner.py", "--model", tagger, "--input", source, "--input_format", "text"]
+    run_together([[sys.executable, *arguments, "--output", tmp_path / "one.jsonl"],
+                  torchrun("--nproc_per_node", 2, "--master_port", free_port(), *arguments, "--output", tmp_path / "two.jsonl")],
+                 one_thread(), [tmp_path / "one.log", tmp_path / "two.log"])
+    written = (tmp_path / "two.jsonl").read_text()
+    assert [json.loads(line)["text"] for line in written.splitlines()] == TEXTS[:documents]
+    assert written == (tmp_path / "one.jsonl").read_text()
+    shares = sorted(re.findall(r"process (\d) of 2: chunks (\[[\d, ]*\]), (\d+) sentences", (tmp_path / "two.log").read_text()))
+    assert shares == [("0", "[0]", str(documents)), ("1", "[]", "0")]
 
 
 def test_run_ner_do_predict_on_two_processes_writes_what_one_writes(tagger, tmp_path):

@@ -164,7 +164,13 @@ def iter_sentences(path, format: Optional[str] = None, options: Optional[FormatO
     return iter(getattr(module, f"read_{format}", module.read)(Path(path), options))
 
 
+# Formats whose writers take the sentences one at a time (memory does not grow with the corpus); the others
+# need them all at once (a JSON array, documents rebuilt from their sentences).
+STREAMED_WRITERS = ("conll", "text_labels", "json", "csv")
+
+
 def write_sentences(sentences: Iterable[Sentence], path, format: str, options: Optional[FormatOptions] = None) -> None:
-    """Write ``sentences`` to ``path`` in ``format``, atomically."""
+    """Write ``sentences`` to ``path`` in ``format``, atomically; as they come for :data:`STREAMED_WRITERS`."""
     module = _module(format)
-    getattr(module, f"write_{format}", module.write)(list(sentences), Path(path), options or FormatOptions())
+    sentences = iter(sentences) if format in STREAMED_WRITERS else list(sentences)
+    getattr(module, f"write_{format}", module.write)(sentences, Path(path), options or FormatOptions())

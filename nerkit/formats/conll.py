@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterable, Iterator, List, Optional
 
 from ..corpus import Sentence, number_sentences
 from ..errors import NerDataError
@@ -131,43 +131,44 @@ def _check_columns_exist(columns: List[str], token_column: int, tag_column: int,
             )
 
 
-def write(sentences: List[Sentence], path: Path, options) -> None:
+def write(sentences: Iterable[Sentence], path: Path, options) -> None:
     """Write ``word TAG`` lines (TAB-separated when ``options.delimiter == "\\t"``), a blank line after each
-    sentence and a ``-DOCSTART- O`` line (plus blank line) wherever the document changes.
+    sentence and a ``-DOCSTART- O`` line (plus blank line) wherever the document changes; each sentence as it
+    comes, so memory does not grow with the corpus.
 
     Refuses words or tags holding spaces, TABs or line breaks, and the word ``-DOCSTART-``: the file could
     not be read back as the same sentences.
     """
     path = Path(path)
     delimiter = "\t" if options.delimiter == "\t" else " "
-    lines: List[str] = []
     previous = object()  # no document yet: even a first document_id of None differs from it
     documents = 0
     renamed = orphaned = skipped = 0
-    for position, sentence in enumerate(sentences):
-        if not sentence.tokens:
-            skipped += 1
-            continue
-        _check_writable(sentence, position, path, options.plain_labels)
-        if sentence.document_id != previous:
-            if sentence.document_id is not None:
-                documents += 1
-                renamed += sentence.document_id != document_name(documents)
-                lines.append(f"{DOCSTART}{delimiter}O")
-                lines.append("")
-            elif documents:
-                orphaned += 1  # will be read back as part of the document above it
-            previous = sentence.document_id
-        lines.extend(f"{token}{delimiter}{tag}" for token, tag in zip(sentence.tokens, sentence.ner_tags))
-        lines.append("")
-    _note_losses(options, renamed, orphaned, skipped)
-    # Readers strip one BOM at the start of a file: a first word that starts with one keeps it behind ours.
-    bom = "\ufeff" if lines and lines[0].startswith("\ufeff") else ""
     try:
         with atomic_write(path, encoding=options.encoding) as stream:
-            stream.write(bom + "".join(line + "\n" for line in lines))
+            for position, sentence in enumerate(sentences):
+                if not sentence.tokens:
+                    skipped += 1
+                    continue
+                _check_writable(sentence, position, path, options.plain_labels)
+                lines: List[str] = []
+                if sentence.document_id != previous:
+                    if sentence.document_id is not None:
+                        documents += 1
+                        renamed += sentence.document_id != document_name(documents)
+                        lines.extend((f"{DOCSTART}{delimiter}O", ""))
+                    elif documents:
+                        orphaned += 1  # will be read back as part of the document above it
+                    previous = sentence.document_id
+                if position - skipped == 0 and sentence.tokens[0].startswith("\ufeff") and not lines:
+                    # Readers strip one BOM at the start of a file: a first word that starts with one keeps it
+                    # behind ours.
+                    stream.write("\ufeff")
+                lines.extend(f"{token}{delimiter}{tag}" for token, tag in zip(sentence.tokens, sentence.ner_tags))
+                stream.write("".join(line + "\n" for line in lines) + "\n")
     except UnicodeEncodeError as error:
         raise NerDataError(f"cannot encode {error.object[error.start:error.end]!r} as {options.encoding}", path=str(path)) from None
+    _note_losses(options, renamed, orphaned, skipped)
 
 
 def _check_writable(sentence: Sentence, position: int, path: Path, plain: bool = False) -> None:

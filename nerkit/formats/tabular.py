@@ -30,19 +30,19 @@ from __future__ import annotations
 
 import ast
 import csv
-import io
+import itertools
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..corpus import Sentence
 from ..errors import NerDataError
-from ..files import atomic_write, read_text
+from ..files import atomic_write, iter_lines, read_text
 from ..labels import bad_tag_message
 from ..schemes import is_label
-from .fields import choose_fields, tag_namer
+from .fields import SAMPLE, choose_fields, tag_namer
 
 CSV_SUFFIXES = (".csv", ".tsv")
 COLUMNS = ("tokens", "ner_tags", "document_id", "sentence_index")
@@ -73,12 +73,13 @@ def read(path: Path, options) -> Iterator[Sentence]:
         return read_csv(path, options)
     if path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
         return read_json(path, options)
-    text = read_text(path, options.encoding)
-    return (read_json if text.lstrip()[:1] in ("{", "[") else read_csv)(path, options)
+    first = next((line.lstrip() for line in iter_lines(path, options.encoding) if line.strip()), "")
+    return (read_json if first[:1] in ("{", "[") else read_csv)(path, options)
 
 
 def read_json(path: Path, options) -> Iterator[Sentence]:
-    """Sentences of a JSON lines file, a JSON list of objects or a ``{"data": [...]}`` object.
+    """Sentences of a JSON lines file, a JSON list of objects or a ``{"data": [...]}`` object. JSON lines are
+    read a line at a time (memory does not grow with the file); a list or an object is read whole.
 
     >>> import tempfile, pathlib
     >>> from nerkit.formats import FormatOptions
@@ -88,15 +89,34 @@ def read_json(path: Path, options) -> Iterator[Sentence]:
     [(['Hi', 'Ada'], 'd1')]
     """
     path = Path(path)
-    records = list(_json_records(read_text(path, options.encoding), path))
-    return _sentences(records, path, options, _json_list)
+    return _sentences(_file_json_records(path, options.encoding), path, options, _json_list)
 
 
 def read_csv(path: Path, options) -> Iterator[Sentence]:
-    """Sentences of a CSV (or ``.tsv``) file with a header row."""
+    """Sentences of a CSV (or ``.tsv``) file with a header row, read a line at a time."""
     path = Path(path)
-    records = list(_csv_records(read_text(path, options.encoding), path))
-    return _sentences(records, path, options, _cell_list)
+    # iter_lines drops the line ends (CR LF and CR alike): give the csv module LF back, as read_text would.
+    lines = (line + "\n" for line in iter_lines(path, options.encoding))
+    return _sentences(_csv_records(lines, path), path, options, _cell_list)
+
+
+def _file_json_records(path: Path, encoding: str) -> Iterator[_Record]:
+    """The records of a JSON file: a stream when it is JSON lines (a first line that is a whole object, then
+    more), else what :func:`_json_records` finds in the whole text."""
+    lines = enumerate(iter_lines(path, encoding), 1)
+    first = next(((number, line) for number, line in lines if line.strip()), None)
+    if first is None:
+        return
+    try:
+        item = json.loads(first[1]) if first[1].lstrip().startswith("{") else None
+    except json.JSONDecodeError:
+        item = None  # an object over several lines
+    second = next(((number, line) for number, line in lines if line.strip()), None) if isinstance(item, dict) else None
+    if second is None:
+        yield from _json_records(read_text(path, encoding), path)
+        return
+    yield _Record(item, line=first[0])
+    yield from _json_lines(itertools.chain([second], lines), path)
 
 
 def _json_records(text: str, path: Path) -> Iterator[_Record]:
@@ -107,7 +127,7 @@ def _json_records(text: str, path: Path) -> Iterator[_Record]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         if start == "{" and error.msg == "Extra data":
-            yield from _json_lines(text, path)  # the first object parsed, then more: JSON lines
+            yield from _json_lines(enumerate(text.split("\n"), 1), path)  # the first object parsed, then more: JSON lines
             return
         raise NerDataError(f"invalid JSON: {error.msg} (column {error.colno})", path=str(path), line=error.lineno) from None
     if isinstance(document, dict) and isinstance(document.get("data"), list):
@@ -122,8 +142,8 @@ def _json_records(text: str, path: Path) -> Iterator[_Record]:
         yield _Record(_as_object(item, path, where=where), where=where)
 
 
-def _json_lines(text: str, path: Path) -> Iterator[_Record]:
-    for number, line in enumerate(text.split("\n"), 1):
+def _json_lines(lines: Iterable[Tuple[int, str]], path: Path) -> Iterator[_Record]:
+    for number, line in lines:
         if not line.strip():
             continue
         try:
@@ -139,10 +159,10 @@ def _as_object(item, path: Path, line: Optional[int] = None, where: Optional[str
     return item
 
 
-def _csv_records(text: str, path: Path) -> Iterator[_Record]:
+def _csv_records(lines: Iterable[str], path: Path) -> Iterator[_Record]:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     # strict: an unterminated quote raises at the end of the file instead of swallowing the rest silently.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     header: Optional[List[str]] = None
     while True:
         start = reader.line_num + 1
@@ -201,13 +221,15 @@ def _short(text: str, limit: int = 60) -> str:
 # ------------------------------------------------------------------------------------------ records -> sentences
 
 
-def _sentences(records: List[_Record], path: Path, options, as_list: Callable) -> Iterator[Sentence]:
-    if not records:
+def _sentences(records: Iterable[_Record], path: Path, options, as_list: Callable) -> Iterator[Sentence]:
+    records = iter(records)
+    head = list(itertools.islice(records, SAMPLE))  # the fields are chosen from the first records
+    if not head:
         raise NerDataError("no records (empty file)", path=str(path))
-    tokens_field, tags_field = choose_fields([record.fields for record in records], options, path, as_list)
+    tokens_field, tags_field = choose_fields([record.fields for record in head], options, path, as_list)
     to_tag = tag_namer(options, path)
     previous_document, index, skipped = object(), 0, 0
-    for record in records:
+    for record in itertools.chain(head, records):
         sentence = _sentence(record, tokens_field, tags_field, as_list, to_tag, path)
         if not sentence.tokens:
             skipped += 1
@@ -268,49 +290,46 @@ def _index(value) -> Optional[int]:
 # ---------------------------------------------------------------------------------------------------- writing
 
 
-def write(sentences: List[Sentence], path: Path, options) -> None:
-    """CSV for ``.csv``/``.tsv`` names, JSON lines otherwise."""
+def write(sentences: Iterable[Sentence], path: Path, options) -> None:
+    """CSV for ``.csv``/``.tsv`` names, JSON lines otherwise; each sentence written as it comes."""
     (write_csv if is_csv(path) else write_json)(sentences, Path(path), options)
 
 
-def write_json(sentences: List[Sentence], path: Path, options) -> None:
+def write_json(sentences: Iterable[Sentence], path: Path, options) -> None:
     """JSON lines: ``{"tokens", "ner_tags", "document_id" (when set), "sentence_index"}``, plus ``id`` when the
     sentence was read with one. Non-ASCII text is written as is (UTF-8)."""
-    lines = []
-    for position, sentence in enumerate(sentences):
-        _check_writable(sentence, position, path, options.plain_labels)
-        record: Dict[str, Any] = {"tokens": list(sentence.tokens), "ner_tags": list(sentence.ner_tags)}
-        if sentence.document_id is not None:
-            record["document_id"] = sentence.document_id
-        record["sentence_index"] = sentence.sentence_index
-        if "id" in sentence.extra:
-            record["id"] = sentence.extra["id"]
-        lines.append(json.dumps(record, ensure_ascii=False))
     with atomic_write(path, encoding=options.encoding) as stream:
-        stream.write("".join(line + "\n" for line in lines))
+        for position, sentence in enumerate(sentences):
+            _check_writable(sentence, position, path, options.plain_labels)
+            record: Dict[str, Any] = {"tokens": list(sentence.tokens), "ner_tags": list(sentence.ner_tags)}
+            if sentence.document_id is not None:
+                record["document_id"] = sentence.document_id
+            record["sentence_index"] = sentence.sentence_index
+            if "id" in sentence.extra:
+                record["id"] = sentence.extra["id"]
+            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def write_csv(sentences: List[Sentence], path: Path, options) -> None:
+def write_csv(sentences: Iterable[Sentence], path: Path, options) -> None:
     """CSV with columns ``tokens``, ``ner_tags`` (JSON lists), ``document_id`` (empty for none) and
     ``sentence_index``; TAB-separated for a ``.tsv`` name."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for position, sentence in enumerate(sentences):
-        _check_writable(sentence, position, path, options.plain_labels)
-        if sentence.document_id is not None and _UNREADABLE_IN_CSV.search(sentence.document_id):
-            # read_text turns CR into LF and refuses NUL, so such an id would not come back the same
-            raise NerDataError(f"document id {sentence.document_id!r} holds a line break or NUL", path=str(path), where=f"sentence {position + 1}")
-        writer.writerow(
-            [
-                json.dumps(list(sentence.tokens), ensure_ascii=False),
-                json.dumps(list(sentence.ner_tags), ensure_ascii=False),
-                "" if sentence.document_id is None else sentence.document_id,
-                sentence.sentence_index,
-            ]
-        )
     with atomic_write(path, encoding=options.encoding) as stream:
-        stream.write(buffer.getvalue())
+        writer = csv.writer(stream, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for position, sentence in enumerate(sentences):
+            _check_writable(sentence, position, path, options.plain_labels)
+            if sentence.document_id is not None and _UNREADABLE_IN_CSV.search(sentence.document_id):
+                # read_text turns CR into LF and refuses NUL, so such an id would not come back the same
+                raise NerDataError(f"document id {sentence.document_id!r} holds a line break or NUL", path=str(path),
+                                   where=f"sentence {position + 1}")
+            writer.writerow(
+                [
+                    json.dumps(list(sentence.tokens), ensure_ascii=False),
+                    json.dumps(list(sentence.ner_tags), ensure_ascii=False),
+                    "" if sentence.document_id is None else sentence.document_id,
+                    sentence.sentence_index,
+                ]
+            )
 
 
 def _check_writable(sentence: Sentence, position: int, path: Path, plain: bool = False) -> None:

@@ -20,12 +20,13 @@ not the boundaries (noted in ``options.report``). ``label_ids.csv`` (one label p
 
 from __future__ import annotations
 
+from itertools import zip_longest
 from pathlib import Path
 from typing import Iterable, Iterator, List, Tuple
 
 from ..corpus import Sentence, number_sentences
 from ..errors import NerDataError
-from ..files import atomic_write, read_lines
+from ..files import atomic_write, iter_lines, read_lines
 from ..labels import TagChecker, bad_tag_message
 from ..schemes import is_label
 
@@ -65,65 +66,72 @@ def _single_text_file(folder: Path) -> Path:
 def read(path: Path, options) -> Iterator[Sentence]:
     """Sentences of a ``text*.txt`` + ``labels*.txt`` pair; ``Sentence.line`` is the shared line number.
 
-    A line blank in both files is skipped; trailing blank lines do not count.
+    A line blank in both files is skipped; trailing blank lines do not count. Both files are read a line at a
+    time, side by side, so memory does not grow with them.
     """
     text_path, labels_path = partner_paths(path)
     if not labels_path.exists():
         raise NerDataError(f"labels file {labels_path.name} not found beside {text_path.name}", path=str(labels_path))
-    text_lines = _without_trailing_blanks(read_lines(text_path, options.encoding))
-    label_lines = _without_trailing_blanks(read_lines(labels_path, options.encoding))
-    if len(text_lines) != len(label_lines):
-        raise NerDataError(
-            f"{text_path.name} has {len(text_lines)} lines but {labels_path.name} has {len(label_lines)}; "
-            "they need one line per sentence each",
-            path=str(labels_path),
-        )
-    return number_sentences(_pairs(text_lines, label_lines, labels_path, options))
+    return number_sentences(_pairs(text_path, labels_path, options))
 
 
-def _pairs(text_lines: List[str], label_lines: List[str], labels_path: Path, options) -> Iterator[Sentence]:
+def _pairs(text_path: Path, labels_path: Path, options) -> Iterator[Sentence]:
     check_tag = TagChecker(labels_path, options.plain_labels)
-    skipped = 0
-    for number, (text, labels) in enumerate(zip(text_lines, label_lines), 1):
+    lines = zip_longest(iter_lines(text_path, options.encoding), iter_lines(labels_path, options.encoding), fillvalue="")
+    pairs = enumerate(lines, 1)
+    last_lines = [0, 0]  # each file's last non-blank line so far: its length without trailing blank lines
+    skipped = blank_run = 0
+    for number, (text, labels) in pairs:
         tokens, tags = text.split(), labels.split()
-        if len(tokens) != len(tags):
-            raise NerDataError(
-                f"{len(tags)} labels for {len(tokens)} words on this line of {labels_path.name}",
-                path=str(labels_path),
-                line=number,
-            )
-        if not tokens:
-            skipped += 1
+        if not tokens and not tags:
+            blank_run += 1  # skipped, unless only trailing blank lines follow
             continue
+        last_lines = [number if tokens else last_lines[0], number if tags else last_lines[1]]
+        if len(tokens) != len(tags):
+            raise _mismatch(pairs, last_lines, number, len(tokens), len(tags), text_path, labels_path)
+        skipped, blank_run = skipped + blank_run, 0
         yield Sentence(tokens, [check_tag(tag, number) for tag in tags], line=number)
     if skipped:
         options.report.note(f"{labels_path.name}: skipped {skipped} blank line(s)", "empty_sentences")
 
 
-def _without_trailing_blanks(lines: List[str]) -> List[str]:
-    end = len(lines)
-    while end and not lines[end - 1].strip():
-        end -= 1
-    return lines[:end]
+def _mismatch(pairs: Iterator[Tuple[int, Tuple[str, str]]], last_lines: List[int], number: int, words: int, labels: int,
+              text_path: Path, labels_path: Path) -> NerDataError:
+    """The error for a line whose words and labels differ in number: the files' line counts when those differ
+    (read on to the end to count them), since one missing line shifts every line after it; else this line's."""
+    for later, (text, label_line) in pairs:
+        last_lines = [later if text.strip() else last_lines[0], later if label_line.strip() else last_lines[1]]
+    if last_lines[0] != last_lines[1]:
+        return NerDataError(
+            f"{text_path.name} has {last_lines[0]} lines but {labels_path.name} has {last_lines[1]}; "
+            "they need one line per sentence each",
+            path=str(labels_path),
+        )
+    return NerDataError(f"{labels} labels for {words} words on this line of {labels_path.name}", path=str(labels_path), line=number)
 
 
-def write(sentences: List[Sentence], path: Path, options) -> None:
-    """Write ``path`` (a ``text*.txt`` name) and its ``labels*.txt`` partner, each atomically.
+def write(sentences: Iterable[Sentence], path: Path, options) -> None:
+    """Write ``path`` (a ``text*.txt`` name) and its ``labels*.txt`` partner, each atomically, a sentence at a time.
 
     Words must be free of whitespace (NeMo splits lines on it). Empty sentences are left out, since a blank
     line is no sentence; document boundaries are lost (both noted in ``options.report``).
     """
     text_path, labels_path = partner_paths(path)
-    text_lines, label_lines = [], []
-    for position, sentence in enumerate(sentences):
-        if sentence.tokens:
+    empty = documents = 0
+    previous_document = None
+    with atomic_write(text_path, encoding=options.encoding) as text_stream, \
+            atomic_write(labels_path, encoding=options.encoding) as labels_stream:
+        for position, sentence in enumerate(sentences):
+            if sentence.document_id is not None and sentence.document_id != previous_document:
+                documents += 1
+            previous_document = sentence.document_id
+            if not sentence.tokens:
+                empty += 1
+                continue
             _check_writable(sentence, position, text_path, options.plain_labels)
-            text_lines.append(" ".join(sentence.tokens))
-            label_lines.append(" ".join(sentence.ner_tags))
-    _note_losses(sentences, len(text_lines), options)
-    for target, lines in ((text_path, text_lines), (labels_path, label_lines)):
-        with atomic_write(target, encoding=options.encoding) as stream:
-            stream.write("".join(line + "\n" for line in lines))
+            text_stream.write(" ".join(sentence.tokens) + "\n")
+            labels_stream.write(" ".join(sentence.ner_tags) + "\n")
+    _note_losses(documents, empty, options)
 
 
 def _check_writable(sentence: Sentence, position: int, path: Path, plain: bool = False) -> None:
@@ -137,15 +145,14 @@ def _check_writable(sentence: Sentence, position: int, path: Path, plain: bool =
             raise NerDataError(bad_tag_message(tag, plain), path=str(path), where=where)
 
 
-def _note_losses(sentences: List[Sentence], written: int, options) -> None:
-    documents = {s.document_id for s in sentences if s.document_id is not None}
+def _note_losses(documents: int, empty: int, options) -> None:
     if documents:
         options.report.note(
-            f"text_labels cannot represent document boundaries: {len(documents)} document(s) written as plain sentences",
+            f"text_labels cannot represent document boundaries: {documents} document(s) written as plain sentences",
             "lost_documents",
         )
-    if written < len(sentences):
-        options.report.note(f"text_labels: left out {len(sentences) - written} empty sentence(s)", "empty_sentences")
+    if empty:
+        options.report.note(f"text_labels: left out {empty} empty sentence(s)", "empty_sentences")
 
 
 def write_label_ids(labels: Iterable[str], path, plain: bool = False) -> List[str]:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any, Iterable, Iterator, List, Optional, Sequence
 
 from ..errors import NerDataError
 from ..files import decode_text, read_text
@@ -73,7 +73,7 @@ def read_documents(source, input_format: str = "auto", whole_document: bool = Fa
         documents = text_documents(text if text is not None else read_text(path, encoding), whole_document)
     elif input_format == "jsonl":
         documents = jsonl_documents(text if text is not None else read_text(path, encoding), name)
-    elif input_format == "conll" and text is not None and _single_column(text.split("\n")):
+    elif input_format == "conll" and text is not None and single_column(text.split("\n")):
         documents = words_only_conll_documents(text.split("\n"))
     else:
         options = options or FormatOptions(encoding=encoding, plain_labels=plain_labels)
@@ -184,7 +184,7 @@ def _first_json_record(head: str):
         return None  # reading as JSON lines gives the error with its line number
 
 
-def _single_column(lines: Sequence[str]) -> bool:
+def single_column(lines: Sequence[str]) -> bool:
     for line in lines:
         columns = line.split()
         if columns and columns[0] != DOCSTART:
@@ -228,14 +228,15 @@ def jsonl_documents(text: str, source: str = "<input>") -> List[Document]:
             except json.JSONDecodeError as error:
                 message = f"invalid JSON: {error.msg} (column {error.colno})"
                 raise NerDataError(message, path=source, line=number) from None
-    documents = []
-    for position, (number, record) in enumerate(numbered):
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise NerDataError('expected a JSON object with a "text" string', path=source, line=number,
-                               where=None if number else f"record {position + 1}")
-        document_id = record.get("id", record.get("document_id"))
-        documents.append(Document.from_text(record["text"], id=document_id))
-    return documents
+    return [jsonl_document(number, record, position, source) for position, (number, record) in enumerate(numbered)]
+
+
+def jsonl_document(number: Optional[int], record, position: int, source: str) -> Document:
+    """The document of one JSON record (``number``: its line, None in a JSON list, ``position``: its place)."""
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise NerDataError('expected a JSON object with a "text" string', path=source, line=number,
+                           where=None if number else f"record {position + 1}")
+    return Document.from_text(record["text"], id=record.get("id", record.get("document_id")))
 
 
 def words_only_conll_documents(lines: Sequence[str]) -> List[Document]:
@@ -247,7 +248,11 @@ def words_only_conll_documents(lines: Sequence[str]) -> List[Document]:
     >>> [(d.id, [len(s) for s in d.sentences]) for d in words_only_conll_documents(["-DOCSTART-", "Ada", "", "Bob"])]
     [('doc-0001', [1, 1])]
     """
-    documents: List[Document] = []
+    return list(iter_words_only_documents(lines))
+
+
+def iter_words_only_documents(lines: Iterable[str]) -> Iterator[Document]:
+    """:func:`words_only_conll_documents` one document at a time."""
     sentences: List[List[str]] = []
     sentence: List[str] = []
     document_id, count = None, 0
@@ -259,23 +264,22 @@ def words_only_conll_documents(lines: Sequence[str]) -> List[Document]:
         if sentence:
             sentences.append(sentence)
             sentence = []
-        if columns or document_id is None:  # -DOCSTART- ends a document; without documents, every sentence does
-            _add_words_document(documents, sentences, document_id)
+        if (columns or document_id is None) and sentences:  # -DOCSTART- ends a document; without documents, every sentence does
+            yield _words_document(sentences, document_id)
             sentences = []
         if columns:
             count += 1
             document_id = document_name(count)
     if sentence:
         sentences.append(sentence)
-    _add_words_document(documents, sentences, document_id)
-    return documents
-
-
-def _add_words_document(documents: List[Document], sentences: List[List[str]], document_id: Optional[str]) -> None:
     if sentences:
-        document = Document.from_words(sentences, id=document_id)
-        document.context_key = document_id or ""
-        documents.append(document)
+        yield _words_document(sentences, document_id)
+
+
+def _words_document(sentences: List[List[str]], document_id: Optional[str]) -> Document:
+    document = Document.from_words(sentences, id=document_id)
+    document.context_key = document_id or ""
+    return document
 
 
 def sentence_documents(sentences) -> List[Document]:
@@ -284,15 +288,17 @@ def sentence_documents(sentences) -> List[Document]:
     Sentences read with their text (offset JSON, BRAT) keep it and their offsets; others get the text rebuilt
     by :func:`nerkit.formats.offsets.document_text` (one space between words, a newline between sentences).
     """
-    documents = []
-    for group in group_documents(sentences):
-        text, offsets, _ = document_text(group)
-        words = [[(token, start, end) for token, (start, end) in zip(s.tokens, o)] for s, o in zip(group, offsets)]
-        first = group[0]
-        document_id = None if first.extra.get("generated_id") else first.document_id
-        documents.append(Document(text=text, sentences=words, id=document_id,
-                                  gold=[list(s.ner_tags) for s in group], context_key=first.document_id or ""))
-    return documents
+    return [group_document(group) for group in group_documents(sentences)]
+
+
+def group_document(group: Sequence) -> Document:
+    """The document of one group of sentences (one ``document_id``), with their gold tags."""
+    text, offsets, _ = document_text(group)
+    words = [[(token, start, end) for token, (start, end) in zip(s.tokens, o)] for s, o in zip(group, offsets)]
+    first = group[0]
+    document_id = None if first.extra.get("generated_id") else first.document_id
+    return Document(text=text, sentences=words, id=document_id, gold=[list(s.ner_tags) for s in group],
+                    context_key=first.document_id or "")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -138,12 +138,13 @@ class NerTagger:
 
     # --- prediction ---------------------------------------------------------------------------------------
 
-    def predict(self, documents: Sequence[Document], output_scheme=None, progress: bool = False) -> Iterator[DocumentPrediction]:
-        """Predictions for ``documents``, in order; tags in ``output_scheme`` (default: the model's)."""
+    def predict(self, documents: Iterable[Document], output_scheme=None, progress: bool = False) -> Iterator[DocumentPrediction]:
+        """Predictions for ``documents``, in order; tags in ``output_scheme`` (default: the model's). An iterator
+        of documents is read a chunk at a time."""
         for _, chunk in self.predict_chunks(documents, output_scheme, progress):
             yield from chunk
 
-    def predict_chunks(self, documents: Sequence[Document], output_scheme=None, progress: bool = False,
+    def predict_chunks(self, documents: Iterable[Document], output_scheme=None, progress: bool = False,
                        share: Tuple[int, int] = (0, 1)) -> Iterator[Tuple[int, List[DocumentPrediction]]]:
         """``(chunk index, predictions)`` for the chunks of whole documents (:meth:`_chunks`) numbered ``i`` with
         ``i % share[1] == share[0]``: one process's share when several split the input
@@ -151,9 +152,12 @@ class NerTagger:
         target = get_scheme(output_scheme) if output_scheme is not None else self.scheme
         if PLAIN in (target, self.scheme) and target is not self.scheme:
             raise SetupError(f"the model's labels are {self.scheme} and cannot be written as {target} tags")
-        chunks = [(index, chunk) for index, chunk in enumerate(self._chunks(documents)) if index % share[1] == share[0]]
-        total = sum(len(document.sentences) for _, chunk in chunks for document in chunk)
-        with tqdm(total=total, unit="sentence", desc="Predicting", disable=not progress or not total,
+        chunks = ((index, chunk) for index, chunk in enumerate(self._chunks(documents)) if index % share[1] == share[0])
+        total = None  # documents read as they come (nerkit.inference.streaming): no total for the bar
+        if isinstance(documents, Sequence):
+            chunks = list(chunks)
+            total = sum(len(document.sentences) for _, chunk in chunks for document in chunk)
+        with tqdm(total=total, unit="sentence", desc="Predicting", disable=not progress or total == 0,
                   dynamic_ncols=True) as bar:
             for chunk_index, chunk in chunks:
                 sentences = [words for document in chunk for words in document.sentences]
@@ -175,7 +179,7 @@ class NerTagger:
         """JSON-lines records (:meth:`DocumentPrediction.to_record`) for raw texts."""
         return [p.to_record() for p in self.predict([Document.from_text(t) for t in texts], output_scheme)]
 
-    def _chunks(self, documents: Sequence[Document]) -> Iterator[List[Document]]:
+    def _chunks(self, documents: Iterable[Document]) -> Iterator[List[Document]]:
         """Whole documents, about ``chunk_size`` sentences a chunk, never splitting a context group."""
         chunk: List[Document] = []
         size = 0
