@@ -102,6 +102,7 @@ def main(argv=None):
         save_on_interrupt=data_args.save_on_interrupt,
         max_tokens_per_batch=budget,
         eval_max_tokens_per_batch=evaluation_budget(data_args.eval_max_tokens_per_batch),
+        layerwise_lr_decay=data_args.layerwise_lr_decay,
     )
 
     # ---- Train ----------------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def main(argv=None):
     dataloaders = make_dataloaders(features, lengths, collator, args, budget, eval_budget)
 
     # ---- Optimizer and schedule, then Accelerate wraps everything ------------------------------------------
-    optimizer = create_optimizer(model, args.learning_rate, args.weight_decay)
+    optimizer = create_optimizer(model, args.learning_rate, args.weight_decay, data_args.layerwise_lr_decay)
     lr_scheduler = None
     if args.do_train:
         schedule = TrainingSchedule.plan(len(dataloaders["train"]), accelerator.num_processes,
@@ -182,7 +182,7 @@ def main(argv=None):
                     with accelerator.accumulate(model):
                         labels = batch.pop("labels")
                         logits = model(**batch).logits
-                        loss = token_classification_loss(logits, labels, weights)
+                        loss = token_classification_loss(logits, labels, weights, label_smoothing=args.label_smoothing_factor)
                         accelerator.backward(loss)
                         if accelerator.sync_gradients:
                             if args.max_grad_norm:
