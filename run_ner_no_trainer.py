@@ -62,6 +62,8 @@ from nerkit.reports import RunFacts, report_training_run
 from nerkit.script_setup import check_launch, parse_script_arguments, setup_logging
 from nerkit.standard_loading import write_standard_loading
 from nerkit.throughput import PerformanceLog, TokenCounter
+from nerkit.time_budget import requested_budget
+from nerkit.weight_averaging import WeightAverage
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ def main(argv=None):
     # Checkpoints here are step_N/epoch_N folders, resolved above; a non-empty folder needs one or --overwrite.
     prepare_output_dir(args.output_dir, data_args.overwrite_output_dir, False, resume_from)
     accelerator.wait_for_everyone()  # every process has checked the folder before the main one writes to it
+    time_budget = requested_budget(data_args.time_budget, resume_from is not None, args.lr_scheduler_type)
     set_seed(args.seed)
     performance = PerformanceLog()  # timings, tokens/s and peak memory -> output_dir/performance.json
 
@@ -135,7 +138,7 @@ def main(argv=None):
     if args.do_train:
         schedule = TrainingSchedule.plan(len(dataloaders["train"]), accelerator.num_processes,
                                          args.gradient_accumulation_steps, args.num_train_epochs, args.max_train_steps)
-        lr_scheduler = schedule.scheduler(optimizer, args, accelerator.num_processes)
+        lr_scheduler = schedule.scheduler(optimizer, args, accelerator.num_processes, time_budget)
     model, optimizer, lr_scheduler, *prepared = accelerator.prepare(model, optimizer, lr_scheduler,
                                                                     *dataloaders.values())
     dataloaders = dict(zip(dataloaders, prepared))
@@ -155,15 +158,18 @@ def main(argv=None):
             state = load_checkpoint(accelerator, resume_from)  # weights, optimizer, schedule, RNG, where the loop was
 
         # Running loss, logging, checkpoints and early stopping; the loop below only trains.
-        progress = TrainingProgress(accelerator, state, args, schedule, lr_scheduler)
+        progress = TrainingProgress(accelerator, state, args, schedule, lr_scheduler, time_budget)
+        average = WeightAverage(model, data_args.weight_average_decay) if data_args.weight_average_decay else None
         progress.log_plan(len(features["train"]), len(raw_datasets["train"]))
         progress_bar = tqdm(range(schedule.max_train_steps), initial=state.completed_steps,
                             disable=not accelerator.is_local_main_process)
         counter = TokenCounter(tokenizer.pad_token_id).attach(model)
         start_time, start_steps = time.time(), state.completed_steps
+        if time_budget is not None:
+            time_budget.start()
         with SaveOnInterruptContext(data_args.save_on_interrupt) as interrupt:
             for epoch in range(state.epoch, schedule.num_train_epochs):
-                if state.completed_steps >= schedule.max_train_steps or progress.should_stop_early():
+                if progress.training_done() or progress.should_stop_early():
                     break
                 model.train()
                 train_dataloader.set_epoch(epoch)
@@ -175,7 +181,7 @@ def main(argv=None):
                     state.epoch, state.step_in_epoch = epoch, 0
 
                 for batch in active_dataloader:
-                    if state.completed_steps >= schedule.max_train_steps:
+                    if progress.training_done():
                         break
                     # Inside accumulate(), gradients are synchronised and the optimizer steps only on the last
                     # micro-batch of each accumulation (or of the epoch): accelerator.sync_gradients.
@@ -190,6 +196,8 @@ def main(argv=None):
                             optimizer.step()
                             lr_scheduler.step()
                             optimizer.zero_grad()
+                            if average is not None:
+                                average.update(model)
                     progress.micro_batch_done(loss)
                     if not accelerator.sync_gradients:
                         continue
@@ -211,6 +219,8 @@ def main(argv=None):
         progress_bar.close()
         progress.finish()
         train_runtime = time.time() - start_time
+        if average is not None:
+            average.copy_to(model)  # evaluation, prediction and the saved model use the averaged weights
         counter.detach()
         performance.training(counter, train_runtime)
 
@@ -221,6 +231,8 @@ def main(argv=None):
         )
         metrics = progress.training_metrics(train_runtime, start_steps, train_samples=len(raw_datasets["train"]),
                                             train_inputs=len(features["train"]))
+        if time_budget is not None:
+            metrics.update(time_budget.metrics())
         if accelerator.is_main_process:
             tokenizer.save_pretrained(args.output_dir)
             write_standard_loading(args.output_dir)  # the case feature under transformers' standard loading

@@ -15,6 +15,7 @@ from typing import Optional, Tuple
 from .errors import SetupError, UserError
 from .layout import LayoutRequest
 from .schemes import PLAIN, get_scheme
+from .time_budget import parse_duration
 
 
 @dataclass
@@ -186,6 +187,19 @@ class DataTrainingArguments:
                   "the embeddings (0.8: the top layer trains at 0.8 times --learning_rate, the next at 0.64...). "
                   "1: one learning rate for all, as upstream."},
     )
+    time_budget: Optional[str] = field(
+        default=None,
+        metadata={"help": "Train for at most this long (900, 15m, 1.5h, 1h30m: optimizer steps, not loading or "
+                  "evaluation): after a few steps the measured step time fixes how many steps fit, at most what "
+                  "--num_train_epochs/--max_steps ask for, and the learning-rate schedule (linear, cosine or constant) "
+                  "is fitted to them, so set the epochs to the most you would want. Not with resuming."},
+    )
+    weight_average_decay: Optional[float] = field(
+        default=None,
+        metadata={"help": "Keep an exponential moving average of the weights (EMA) with this decay per optimizer step "
+                  "(0.999: about the last thousand steps) and end training with it: evaluation, prediction and the "
+                  "saved model use the average. Default: the weights after the last step."},
+    )
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Allow writing into a non-empty output_dir."}
     )
@@ -216,6 +230,10 @@ class DataTrainingArguments:
                 raise SetupError(f"--tagging_scheme: {error}") from None
         if not 0 < self.layerwise_lr_decay <= 1:
             raise SetupError(f"--layerwise_lr_decay must be in (0, 1], got {self.layerwise_lr_decay}")
+        if self.time_budget is not None:
+            parse_duration(self.time_budget)  # a bad duration is an error now, not after loading the data
+        if self.weight_average_decay is not None and not 0 < self.weight_average_decay < 1:
+            raise SetupError(f"--weight_average_decay must be in (0, 1), got {self.weight_average_decay}")
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise SetupError(f"--{name} must be >= 0, got {getattr(self, name)}")

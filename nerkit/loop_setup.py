@@ -133,9 +133,14 @@ class TrainingSchedule:
         num_train_epochs = math.ceil(max_train_steps / updates_per_epoch)
         return cls(batches_per_epoch, updates_per_epoch, max_train_steps, num_train_epochs)
 
-    def scheduler(self, optimizer, args, num_processes: int):
-        """``--lr_scheduler_type`` over :attr:`max_train_steps`, after ``--num_warmup_steps`` of warm-up."""
+    def scheduler(self, optimizer, args, num_processes: int, time_budget=None):
+        """``--lr_scheduler_type`` over :attr:`max_train_steps`, after ``--num_warmup_steps`` of warm-up; with a
+        :class:`nerkit.time_budget.TimeBudget`, over the steps it allows."""
         # A prepared scheduler is stepped once per process at every optimizer step, hence the factors.
+        if time_budget is not None:
+            time_budget.plan(self.max_train_steps)
+            return time_budget.scheduler(optimizer, args.lr_scheduler_type, args.num_warmup_steps,
+                                         steps_per_call=num_processes)
         return get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=args.num_warmup_steps * num_processes,
                              num_training_steps=self.max_train_steps * num_processes)
 

@@ -46,6 +46,7 @@ from .losses import WeightedLoss, split_loss
 from .optimization import parameter_groups
 from .outputs import COMPLETE_CHECKPOINT, last_checkpoint
 from .standard_loading import write_standard_loading
+from .time_budget import TimeBudget, TimeBudgetCallback
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class NerTrainer(Trainer):
     - ``class_weights`` (None: unweighted) weight the cross-entropy of training and of the evaluation loss;
       ``--label_smoothing_factor`` smooths the training loss only.
     - ``layerwise_lr_decay`` (1: off) gives each layer its own learning rate, as in the Accelerate loop.
+    - ``time_budget`` (a :class:`nerkit.time_budget.TimeBudget`) stops training when it runs out, with the
+      learning-rate schedule fitted to the steps it allows.
     - ``max_tokens_per_batch`` (training; None: the Trainer's own batches of ``per_device_train_batch_size``) and
       ``eval_max_tokens_per_batch`` (evaluation and prediction, one process: length-sorted batches; None: batches
       of ``per_device_eval_batch_size`` in input order).
@@ -69,7 +72,8 @@ class NerTrainer(Trainer):
 
     def __init__(self, *args, evaluator: Optional[Callable] = None, class_weights: Optional[Sequence[float]] = None,
                  save_on_interrupt: bool = False, max_tokens_per_batch: Optional[int] = None,
-                 eval_max_tokens_per_batch: Optional[int] = None, layerwise_lr_decay: float = 1.0, **kwargs):
+                 eval_max_tokens_per_batch: Optional[int] = None, layerwise_lr_decay: float = 1.0,
+                 time_budget: Optional[TimeBudget] = None, **kwargs):
         # Always our loss: transformers 5 treats BERT-like models (forward(**kwargs)) as normalising their loss by
         # num_items_in_batch, which they do not, so its loss would be off by the world size under DDP and not
         # divided by gradient_accumulation_steps.
@@ -77,6 +81,9 @@ class NerTrainer(Trainer):
         loss = WeightedLoss(class_weights, getattr(training_args, "label_smoothing_factor", 0.0))
         super().__init__(*args, compute_loss_func=loss, **kwargs)
         self.layerwise_lr_decay = layerwise_lr_decay
+        self.time_budget = time_budget
+        if time_budget is not None:
+            self.add_callback(TimeBudgetCallback(time_budget))
         self.evaluator = evaluator
         self.class_weights = loss.class_weights
         self.max_tokens_per_batch = max_tokens_per_batch
@@ -96,6 +103,15 @@ class NerTrainer(Trainer):
                                   decay_names=self.get_decay_parameter_names(model))
         self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """The Trainer's schedule; with a time budget, one fitted to the steps the budget allows."""
+        if self.time_budget is None or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        self.time_budget.plan(num_training_steps)
+        self.lr_scheduler = self.time_budget.scheduler(optimizer or self.optimizer, self.args.lr_scheduler_type,
+                                                       self.args.get_warmup_steps(num_training_steps))
+        return self.lr_scheduler
 
     def train(self, *args, **kwargs):
         """``Trainer.train``; after a Ctrl-C under ``save_on_interrupt``, KeyboardInterrupt once the checkpoint

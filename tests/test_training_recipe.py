@@ -8,6 +8,7 @@ import torch
 
 import run_ner
 import run_ner_no_trainer
+from nerkit import time_budget
 from nerkit.losses import WeightedLoss
 from nerkit.optimization import layer_depth
 
@@ -99,3 +100,69 @@ def test_label_smoothing_changes_training_in_both_scripts(tiny_model, tmp_path):
                         for script in ("trainer", "loop")]
     for script in (0, 1):  # the two scripts draw their batches from different random streams
         assert abs(losses["smoothed"][script] - losses["plain"][script]) > 1e-3
+
+
+# --- --time_budget --------------------------------------------------------------------------------------------
+
+
+def read_history(folder: Path, script: str, last_step: int):
+    """The logged training history: the Trainer's trainer_state.json, the loop's last checkpoint's state."""
+    if script == "trainer":
+        return json.loads((folder / "trainer_state.json").read_text())["log_history"]
+    return json.loads((folder / f"step_{last_step}" / "loop_state.json").read_text())["log_history"]
+
+
+def train_with_budget(model, folder, script, budget, *options):
+    common = ["--model_name_or_path", str(model), *FILES, *TINY, "--do_train", "--learning_rate", "1e-3",
+              "--output_dir", str(folder), "--time_budget", budget, "--num_train_epochs", "40", "--logging_steps", "1",
+              *options]
+    if script == "trainer":
+        run_ner.main([*common, "--report_to", "none", "--save_strategy", "no"])
+    else:
+        run_ner_no_trainer.main(common)
+    return json.loads((folder / "train_results.json").read_text())
+
+
+@pytest.mark.parametrize("script", ["trainer", "loop"])
+def test_the_budget_fixes_the_steps_and_the_schedule_ends_with_them(tiny_model, tmp_path, script, monkeypatch):
+    """40 epochs planned; a clock that says each step takes 1/9 s and a 12 s budget: after the calibration steps
+    (a twentieth of the plan) the budget leaves room for about 90 more, training stops there, and the linear
+    schedule was fitted to them: it falls by the same amount each step, to 0 after the last one (the Trainer logs
+    the rate a step used, the loop the one after it)."""
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(time_budget, "monotonic_clock", lambda: float(next(ticks)))
+    last = 100  # calibration (10 steps) + what 10 s left allow at 1/9 s a step, give or take the rounding
+    results = train_with_budget(tiny_model, tmp_path, script, "12s",
+                                *([] if script == "trainer" else ["--checkpointing_steps", "1"]))  # the loop's history is in its checkpoints
+    steps = results["time_budget_steps"]
+    assert results["planned_steps"] >= 40 * 4  # 16 sentences in batches of about 4
+    assert last - 2 <= steps <= last
+    rates = [entry["learning_rate"] for entry in read_history(tmp_path, script, steps) if "learning_rate" in entry]
+    assert len(rates) == steps
+    assert rates[-1] == pytest.approx(0.0 if script == "loop" else 1e-3 / steps, abs=1e-12)
+    falls = [earlier - later for earlier, later in zip(rates[11:], rates[12:])]  # the new schedule from step 12
+    assert falls == pytest.approx([1e-3 / steps] * len(falls))
+
+
+@pytest.mark.parametrize("script", ["trainer", "loop"])
+def test_a_generous_budget_trains_what_was_planned(tiny_model, tmp_path, script):
+    steps = ["--max_steps", "12"] if script == "trainer" else ["--max_train_steps", "12", "--checkpointing_steps", "12"]
+    results = train_with_budget(tiny_model, tmp_path, script, "1h", *steps)
+    assert results["planned_steps"] == results["time_budget_steps"] == 12
+    rates = [entry["learning_rate"] for entry in read_history(tmp_path, script, 12) if "learning_rate" in entry]
+    assert len(rates) == 12 and rates[-1] == pytest.approx(0.0 if script == "loop" else 1e-3 / 12, abs=1e-12)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--time_budget", "soon"], "error: --time_budget: expected a duration such as 900, 15m, 1.5h or 1h30m, got 'soon'"),
+    (["--time_budget", "0m"], "error: --time_budget must be more than 0 seconds, got '0m'"),
+    (["--time_budget", "10m", "--lr_scheduler_type", "polynomial"],
+     "error: --time_budget fits the linear, cosine, constant, constant_with_warmup schedules to the steps it "
+     "allows, not polynomial"),
+])
+def test_time_budget_errors_are_one_line(tiny_model, tmp_path, capsys, options, message):
+    with pytest.raises(SystemExit) as stopped:
+        run_ner.main(["--model_name_or_path", str(tiny_model), *FILES, *TINY, "--do_train", "--report_to", "none",
+                      "--output_dir", str(tmp_path), *options])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == message
