@@ -31,7 +31,6 @@ from nerkit.script_setup import check_launch, parse_script_arguments, setup_logg
 from nerkit.throughput import PerformanceLog, TokenCounter
 from nerkit.time_budget import requested_budget
 from nerkit.trainer import NerTrainer
-from nerkit.weight_averaging import WeightAverageCallback
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +110,6 @@ def main(argv=None):
 
     # ---- Train ----------------------------------------------------------------------------------------------
     if training_args.do_train:
-        if data_args.weight_average_decay:
-            trainer.add_callback(WeightAverageCallback(data_args.weight_average_decay))
         counter = TokenCounter(tokenizer.pad_token_id).attach(model)
         train_result = trainer.train(resume_from_checkpoint=resume_from)
         counter.detach()

@@ -63,7 +63,6 @@ from nerkit.script_setup import check_launch, parse_script_arguments, setup_logg
 from nerkit.standard_loading import write_standard_loading
 from nerkit.throughput import PerformanceLog, TokenCounter
 from nerkit.time_budget import requested_budget
-from nerkit.weight_averaging import WeightAverage
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +158,6 @@ def main(argv=None):
 
         # Running loss, logging, checkpoints and early stopping; the loop below only trains.
         progress = TrainingProgress(accelerator, state, args, schedule, lr_scheduler, time_budget)
-        average = WeightAverage(model, data_args.weight_average_decay) if data_args.weight_average_decay else None
         progress.log_plan(len(features["train"]), len(raw_datasets["train"]))
         progress_bar = tqdm(range(schedule.max_train_steps), initial=state.completed_steps,
                             disable=not accelerator.is_local_main_process)
@@ -196,8 +194,6 @@ def main(argv=None):
                             optimizer.step()
                             lr_scheduler.step()
                             optimizer.zero_grad()
-                            if average is not None:
-                                average.update(model)
                     progress.micro_batch_done(loss)
                     if not accelerator.sync_gradients:
                         continue
@@ -219,8 +215,6 @@ def main(argv=None):
         progress_bar.close()
         progress.finish()
         train_runtime = time.time() - start_time
-        if average is not None:
-            average.copy_to(model)  # evaluation, prediction and the saved model use the averaged weights
         counter.detach()
         performance.training(counter, train_runtime)
 

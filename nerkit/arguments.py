@@ -194,12 +194,6 @@ class DataTrainingArguments:
                   "--num_train_epochs/--max_steps ask for, and the learning-rate schedule (linear, cosine or constant) "
                   "is fitted to them, so set the epochs to the most you would want. Not with resuming."},
     )
-    weight_average_decay: Optional[float] = field(
-        default=None,
-        metadata={"help": "Keep an exponential moving average of the weights (EMA) with this decay per optimizer step "
-                  "(0.999: about the last thousand steps) and end training with it: evaluation, prediction and the "
-                  "saved model use the average. Default: the weights after the last step."},
-    )
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Allow writing into a non-empty output_dir."}
     )
@@ -232,8 +226,6 @@ class DataTrainingArguments:
             raise SetupError(f"--layerwise_lr_decay must be in (0, 1], got {self.layerwise_lr_decay}")
         if self.time_budget is not None:
             parse_duration(self.time_budget)  # a bad duration is an error now, not after loading the data
-        if self.weight_average_decay is not None and not 0 < self.weight_average_decay < 1:
-            raise SetupError(f"--weight_average_decay must be in (0, 1), got {self.weight_average_decay}")
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise SetupError(f"--{name} must be >= 0, got {getattr(self, name)}")
