@@ -29,6 +29,7 @@ from nerkit.reports import RunFacts, report_training_run
 from nerkit.runtime import use_cpu_bf16
 from nerkit.script_setup import check_launch, parse_script_arguments, setup_logging
 from nerkit.throughput import PerformanceLog, TokenCounter
+from nerkit.time_budget import requested_budget
 from nerkit.trainer import NerTrainer
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def main(argv=None):
 
     resume_from = prepare_output_dir(training_args.output_dir, data_args.overwrite_output_dir,
                                      training_args.do_train, training_args.resume_from_checkpoint)
+    time_budget = requested_budget(data_args.time_budget, resume_from is not None, training_args.lr_scheduler_type)
     set_seed(training_args.seed)
     performance = PerformanceLog()  # timings, tokens/s and peak memory -> output_dir/performance.json
 
@@ -102,6 +104,8 @@ def main(argv=None):
         save_on_interrupt=data_args.save_on_interrupt,
         max_tokens_per_batch=budget,
         eval_max_tokens_per_batch=evaluation_budget(data_args.eval_max_tokens_per_batch),
+        layerwise_lr_decay=data_args.layerwise_lr_decay,
+        time_budget=time_budget,
     )
 
     # ---- Train ----------------------------------------------------------------------------------------------
@@ -112,6 +116,8 @@ def main(argv=None):
         performance.training(counter, train_result.metrics["train_runtime"])
         trainer.save_model()  # safetensors, config with id2label/label2id, tokenizer
         metrics = dict(train_result.metrics, train_samples=len(raw_datasets["train"]), train_inputs=len(features["train"]))
+        if trainer.time_budget is not None:
+            metrics.update(trainer.time_budget.metrics())
         trainer.log_metrics("train", metrics)
         if trainer.is_world_process_zero():
             save_results(training_args.output_dir, "train", metrics)

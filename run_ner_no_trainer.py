@@ -62,6 +62,7 @@ from nerkit.reports import RunFacts, report_training_run
 from nerkit.script_setup import check_launch, parse_script_arguments, setup_logging
 from nerkit.standard_loading import write_standard_loading
 from nerkit.throughput import PerformanceLog, TokenCounter
+from nerkit.time_budget import requested_budget
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def main(argv=None):
     # Checkpoints here are step_N/epoch_N folders, resolved above; a non-empty folder needs one or --overwrite.
     prepare_output_dir(args.output_dir, data_args.overwrite_output_dir, False, resume_from)
     accelerator.wait_for_everyone()  # every process has checked the folder before the main one writes to it
+    time_budget = requested_budget(data_args.time_budget, resume_from is not None, args.lr_scheduler_type)
     set_seed(args.seed)
     performance = PerformanceLog()  # timings, tokens/s and peak memory -> output_dir/performance.json
 
@@ -130,12 +132,12 @@ def main(argv=None):
     dataloaders = make_dataloaders(features, lengths, collator, args, budget, eval_budget)
 
     # ---- Optimizer and schedule, then Accelerate wraps everything ------------------------------------------
-    optimizer = create_optimizer(model, args.learning_rate, args.weight_decay)
+    optimizer = create_optimizer(model, args.learning_rate, args.weight_decay, data_args.layerwise_lr_decay)
     lr_scheduler = None
     if args.do_train:
         schedule = TrainingSchedule.plan(len(dataloaders["train"]), accelerator.num_processes,
                                          args.gradient_accumulation_steps, args.num_train_epochs, args.max_train_steps)
-        lr_scheduler = schedule.scheduler(optimizer, args, accelerator.num_processes)
+        lr_scheduler = schedule.scheduler(optimizer, args, accelerator.num_processes, time_budget)
     model, optimizer, lr_scheduler, *prepared = accelerator.prepare(model, optimizer, lr_scheduler,
                                                                     *dataloaders.values())
     dataloaders = dict(zip(dataloaders, prepared))
@@ -155,15 +157,17 @@ def main(argv=None):
             state = load_checkpoint(accelerator, resume_from)  # weights, optimizer, schedule, RNG, where the loop was
 
         # Running loss, logging, checkpoints and early stopping; the loop below only trains.
-        progress = TrainingProgress(accelerator, state, args, schedule, lr_scheduler)
+        progress = TrainingProgress(accelerator, state, args, schedule, lr_scheduler, time_budget)
         progress.log_plan(len(features["train"]), len(raw_datasets["train"]))
         progress_bar = tqdm(range(schedule.max_train_steps), initial=state.completed_steps,
                             disable=not accelerator.is_local_main_process)
         counter = TokenCounter(tokenizer.pad_token_id).attach(model)
         start_time, start_steps = time.time(), state.completed_steps
+        if time_budget is not None:
+            time_budget.start()
         with SaveOnInterruptContext(data_args.save_on_interrupt) as interrupt:
             for epoch in range(state.epoch, schedule.num_train_epochs):
-                if state.completed_steps >= schedule.max_train_steps or progress.should_stop_early():
+                if progress.training_done() or progress.should_stop_early():
                     break
                 model.train()
                 train_dataloader.set_epoch(epoch)
@@ -175,14 +179,14 @@ def main(argv=None):
                     state.epoch, state.step_in_epoch = epoch, 0
 
                 for batch in active_dataloader:
-                    if state.completed_steps >= schedule.max_train_steps:
+                    if progress.training_done():
                         break
                     # Inside accumulate(), gradients are synchronised and the optimizer steps only on the last
                     # micro-batch of each accumulation (or of the epoch): accelerator.sync_gradients.
                     with accelerator.accumulate(model):
                         labels = batch.pop("labels")
                         logits = model(**batch).logits
-                        loss = token_classification_loss(logits, labels, weights)
+                        loss = token_classification_loss(logits, labels, weights, label_smoothing=args.label_smoothing_factor)
                         accelerator.backward(loss)
                         if accelerator.sync_gradients:
                             if args.max_grad_norm:
@@ -221,6 +225,8 @@ def main(argv=None):
         )
         metrics = progress.training_metrics(train_runtime, start_steps, train_samples=len(raw_datasets["train"]),
                                             train_inputs=len(features["train"]))
+        if time_budget is not None:
+            metrics.update(time_budget.metrics())
         if accelerator.is_main_process:
             tokenizer.save_pretrained(args.output_dir)
             write_standard_loading(args.output_dir)  # the case feature under transformers' standard loading

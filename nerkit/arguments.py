@@ -15,6 +15,7 @@ from typing import Optional, Tuple
 from .errors import SetupError, UserError
 from .layout import LayoutRequest
 from .schemes import PLAIN, get_scheme
+from .time_budget import parse_duration
 
 
 @dataclass
@@ -180,6 +181,19 @@ class DataTrainingArguments:
     class_weights: str = field(
         default="none", metadata={"help": "Loss weights per label: none, auto (inverse frequency) or a JSON file."}
     )
+    layerwise_lr_decay: float = field(
+        default=1.0,
+        metadata={"help": "Learning rate of each layer below the classifier as a fraction of the one above it, down to "
+                  "the embeddings (0.8: the top layer trains at 0.8 times --learning_rate, the next at 0.64...). "
+                  "1: one learning rate for all, as upstream."},
+    )
+    time_budget: Optional[str] = field(
+        default=None,
+        metadata={"help": "Train for at most this long (900, 15m, 1.5h, 1h30m: optimizer steps, not loading or "
+                  "evaluation): after a few steps the measured step time fixes how many steps fit, at most what "
+                  "--num_train_epochs/--max_steps ask for, and the learning-rate schedule (linear, cosine or constant) "
+                  "is fitted to them, so set the epochs to the most you would want. Not with resuming."},
+    )
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Allow writing into a non-empty output_dir."}
     )
@@ -208,6 +222,10 @@ class DataTrainingArguments:
                 self.tagging_scheme = "none" if get_scheme(self.tagging_scheme) is PLAIN else self.tagging_scheme
             except ValueError as error:
                 raise SetupError(f"--tagging_scheme: {error}") from None
+        if not 0 < self.layerwise_lr_decay <= 1:
+            raise SetupError(f"--layerwise_lr_decay must be in (0, 1], got {self.layerwise_lr_decay}")
+        if self.time_budget is not None:
+            parse_duration(self.time_budget)  # a bad duration is an error now, not after loading the data
         for name in ("max_tokens_per_batch", "eval_max_tokens_per_batch"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise SetupError(f"--{name} must be >= 0, got {getattr(self, name)}")

@@ -150,10 +150,11 @@ class TrainingProgress:
     keeps it, so a resumed run logs the same numbers.
     """
 
-    def __init__(self, accelerator, state: LoopState, args, schedule, lr_scheduler):
+    def __init__(self, accelerator, state: LoopState, args, schedule, lr_scheduler, time_budget=None):
         self.accelerator, self.state, self.args = accelerator, state, args
         self.schedule = schedule  # a nerkit.loop_setup.TrainingSchedule
         self.lr_scheduler = lr_scheduler
+        self.time_budget = time_budget  # a nerkit.time_budget.TimeBudget, or None
         self.total_batch_size = (args.per_device_train_batch_size * accelerator.num_processes
                                  * args.gradient_accumulation_steps)
         self.running_loss = torch.tensor(state.running_loss, device=accelerator.device)
@@ -180,6 +181,8 @@ class TrainingProgress:
         ``checkpointing_steps`` or when ``stop_requested``. The checkpoint folder when the loop must stop."""
         state, args = self.state, self.args
         state.completed_steps += 1
+        if self.time_budget is not None:
+            self.time_budget.step_done(state.completed_steps)
         save_now = isinstance(args.checkpointing_steps, int) and state.completed_steps % args.checkpointing_steps == 0
         if state.completed_steps % args.logging_steps == 0:
             self.log_running_loss()
@@ -188,6 +191,11 @@ class TrainingProgress:
             if stop_requested:
                 return checkpoint
         return None
+
+    def training_done(self) -> bool:
+        """All the planned optimizer steps are done (or all the time budget allows)."""
+        last = self.schedule.max_train_steps if self.time_budget is None else self.time_budget.total_steps
+        return self.state.completed_steps >= last
 
     def evaluation_done(self, metrics: Dict[str, object], epoch: int) -> None:
         """Record the evaluation after ``epoch``: history, early-stopping count, log line, trackers."""

@@ -69,6 +69,11 @@ class LoopArguments:
         metadata={"help": "Run on the CPU even if a GPU is there (several processes under torchrun or accelerate "
                   "launch then use gloo, as they do on a machine without a GPU)."},
     )
+    label_smoothing_factor: float = field(
+        default=0.0,
+        metadata={"help": "Label smoothing of the training loss (the Trainer's option): 0.1 spreads a tenth of each "
+                  "target over the other labels."},
+    )
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping (the Trainer's default); 0: off."})
     logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N optimizer steps."})
     early_stopping_patience: Optional[int] = field(
@@ -96,5 +101,7 @@ class LoopArguments:
             raise SetupError(f"--max_train_steps must be >= 1, got {self.max_train_steps}")
         if self.num_train_epochs < 1 and self.max_train_steps is None:
             raise SetupError(f"--num_train_epochs must be >= 1, got {self.num_train_epochs}")
+        if not 0 <= self.label_smoothing_factor < 1:
+            raise SetupError(f"--label_smoothing_factor must be in [0, 1), got {self.label_smoothing_factor}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise SetupError(f"--early_stopping_patience must be >= 1, got {self.early_stopping_patience}")

@@ -17,15 +17,14 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration
 from huggingface_hub import HfApi
 from torch.utils.data import DataLoader
 from transformers import get_scheduler
-from transformers.trainer_pt_utils import get_parameter_names
 
 from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, model_inputs
 from .data import LoadedData, load_data, load_requested_splits
 from .errors import SetupError
+from .optimization import parameter_groups
 from .runtime import runs_on_cpu, use_cpu_bf16
 
 # Parameters without weight decay, as the Trainer's: biases and the weights of every kind of norm.
-NO_DECAY = [r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)"]
 
 
 def create_accelerator(args, cpu_bf16: bool) -> Accelerator:
@@ -99,21 +98,16 @@ def make_dataloaders(features, lengths, collator, args, train_budget: Optional[i
     return loaders
 
 
-def create_optimizer(model, learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW with no weight decay on biases and norm weights, as the Trainer's.
+def create_optimizer(model, learning_rate: float, weight_decay: float, layerwise_lr_decay: float = 1.0
+                     ) -> torch.optim.AdamW:
+    """AdamW with no weight decay on biases and norm weights, as the Trainer's, and optional layer-wise learning-rate
+    decay (:func:`nerkit.optimization.parameter_groups`).
 
     ``fused=True`` is the Trainer's default (``adamw_torch_fused``): one kernel over all tensors rather than a
     loop over them.
     """
-    decay = set(get_parameter_names(model, [torch.nn.LayerNorm], NO_DECAY))
-    return torch.optim.AdamW(
-        [
-            {"params": [p for n, p in model.named_parameters() if n in decay], "weight_decay": weight_decay},
-            {"params": [p for n, p in model.named_parameters() if n not in decay], "weight_decay": 0.0},
-        ],
-        lr=learning_rate,
-        fused=True,
-    )
+    return torch.optim.AdamW(parameter_groups(model, learning_rate, weight_decay, layerwise_lr_decay),
+                             lr=learning_rate, fused=True)
 
 
 @dataclass(frozen=True)
@@ -139,9 +133,14 @@ class TrainingSchedule:
         num_train_epochs = math.ceil(max_train_steps / updates_per_epoch)
         return cls(batches_per_epoch, updates_per_epoch, max_train_steps, num_train_epochs)
 
-    def scheduler(self, optimizer, args, num_processes: int):
-        """``--lr_scheduler_type`` over :attr:`max_train_steps`, after ``--num_warmup_steps`` of warm-up."""
+    def scheduler(self, optimizer, args, num_processes: int, time_budget=None):
+        """``--lr_scheduler_type`` over :attr:`max_train_steps`, after ``--num_warmup_steps`` of warm-up; with a
+        :class:`nerkit.time_budget.TimeBudget`, over the steps it allows."""
         # A prepared scheduler is stepped once per process at every optimizer step, hence the factors.
+        if time_budget is not None:
+            time_budget.plan(self.max_train_steps)
+            return time_budget.scheduler(optimizer, args.lr_scheduler_type, args.num_warmup_steps,
+                                         steps_per_call=num_processes)
         return get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=args.num_warmup_steps * num_processes,
                              num_training_steps=self.max_train_steps * num_processes)
 

@@ -10,8 +10,8 @@ from .inputs import IGNORE_INDEX
 
 
 def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor, class_weights: Optional[torch.Tensor] = None,
-                              num_items_in_batch: Optional[int] = None) -> torch.Tensor:
-    """Cross-entropy over labelled positions (labels != -100), optionally weighted per class.
+                              num_items_in_batch: Optional[int] = None, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Cross-entropy over labelled positions (labels != -100), optionally weighted per class and label-smoothed.
 
     With ``num_items_in_batch`` (gradient accumulation), the sum is divided by the labelled positions of the
     whole accumulated batch rather than averaged per micro-batch, so accumulation does not change the loss.
@@ -20,23 +20,31 @@ def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor, class_
     labels = labels.view(-1).to(logits.device)
     weight = None if class_weights is None else class_weights.to(logits.device, dtype=logits.dtype)
     if num_items_in_batch is None:
-        return torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=IGNORE_INDEX)
+        return torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=IGNORE_INDEX,
+                                                 label_smoothing=label_smoothing)
     # Sum over this micro-batch divided by the labelled positions of the whole accumulated (and, under DDP,
     # gathered) batch: accumulation and world size then leave the loss scale unchanged. With weights this is the
     # weighted sum over the plain count, a constant factor from cross_entropy's weighted mean.
-    total = torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=IGNORE_INDEX, reduction="sum")
+    total = torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=IGNORE_INDEX, reduction="sum",
+                                              label_smoothing=label_smoothing)
     return total / num_items_in_batch
 
 
 class WeightedLoss:
-    """``compute_loss_func`` for the Trainer: ``(outputs, labels, num_items_in_batch) -> loss``."""
+    """``compute_loss_func`` for the Trainer: ``(outputs, labels, num_items_in_batch) -> loss``.
 
-    def __init__(self, class_weights: Optional[Sequence[float]]):
+    ``label_smoothing``: the Trainer's ``--label_smoothing_factor``, which it applies only when no
+    ``compute_loss_func`` is given, so it is applied here.
+    """
+
+    def __init__(self, class_weights: Optional[Sequence[float]], label_smoothing: float = 0.0):
         self.class_weights = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
+        self.label_smoothing = label_smoothing
 
     def __call__(self, outputs, labels, num_items_in_batch=None):
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs.logits
-        return token_classification_loss(logits, labels, self.class_weights, num_items_in_batch)
+        # Evaluation goes through NerTrainer.evaluation_loop, whose loss is the plain cross-entropy (split_loss).
+        return token_classification_loss(logits, labels, self.class_weights, num_items_in_batch, self.label_smoothing)
 
 
 def per_input_loss(logits, labels, class_weights=None):

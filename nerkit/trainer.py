@@ -43,8 +43,10 @@ from .batching import LengthSortedBatchSampler, TokenBudgetBatchSampler, evaluat
 from .files import atomic_write
 from .interrupts import SaveOnInterruptCallback, stopped_after_interrupt
 from .losses import WeightedLoss, split_loss
+from .optimization import parameter_groups
 from .outputs import COMPLETE_CHECKPOINT, last_checkpoint
 from .standard_loading import write_standard_loading
+from .time_budget import TimeBudget, TimeBudgetCallback
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,11 @@ class NerTrainer(Trainer):
     - ``evaluator`` (a :class:`nerkit.evaluation.WordLevelEvaluator`) scores evaluation and prediction once the
       logits are back in input order; it takes the place of ``compute_metrics``, which the Trainer would call
       on length-sorted batches. Set it per split (``trainer.evaluator = ...``) before ``predict``.
-    - ``class_weights`` (None: unweighted) weight the cross-entropy of training and of the evaluation loss.
+    - ``class_weights`` (None: unweighted) weight the cross-entropy of training and of the evaluation loss;
+      ``--label_smoothing_factor`` smooths the training loss only.
+    - ``layerwise_lr_decay`` (1: off) gives each layer its own learning rate, as in the Accelerate loop.
+    - ``time_budget`` (a :class:`nerkit.time_budget.TimeBudget`) stops training when it runs out, with the
+      learning-rate schedule fitted to the steps it allows.
     - ``max_tokens_per_batch`` (training; None: the Trainer's own batches of ``per_device_train_batch_size``) and
       ``eval_max_tokens_per_batch`` (evaluation and prediction, one process: length-sorted batches; None: batches
       of ``per_device_eval_batch_size`` in input order).
@@ -66,12 +72,18 @@ class NerTrainer(Trainer):
 
     def __init__(self, *args, evaluator: Optional[Callable] = None, class_weights: Optional[Sequence[float]] = None,
                  save_on_interrupt: bool = False, max_tokens_per_batch: Optional[int] = None,
-                 eval_max_tokens_per_batch: Optional[int] = None, **kwargs):
+                 eval_max_tokens_per_batch: Optional[int] = None, layerwise_lr_decay: float = 1.0,
+                 time_budget: Optional[TimeBudget] = None, **kwargs):
         # Always our loss: transformers 5 treats BERT-like models (forward(**kwargs)) as normalising their loss by
         # num_items_in_batch, which they do not, so its loss would be off by the world size under DDP and not
         # divided by gradient_accumulation_steps.
-        loss = WeightedLoss(class_weights)
+        training_args = kwargs.get("args", args[1] if len(args) > 1 else None)
+        loss = WeightedLoss(class_weights, getattr(training_args, "label_smoothing_factor", 0.0))
         super().__init__(*args, compute_loss_func=loss, **kwargs)
+        self.layerwise_lr_decay = layerwise_lr_decay
+        self.time_budget = time_budget
+        if time_budget is not None:
+            self.add_callback(TimeBudgetCallback(time_budget))
         self.evaluator = evaluator
         self.class_weights = loss.class_weights
         self.max_tokens_per_batch = max_tokens_per_batch
@@ -79,6 +91,27 @@ class NerTrainer(Trainer):
         self.interrupt = SaveOnInterruptCallback() if save_on_interrupt else None
         if self.interrupt is not None:
             self.add_callback(self.interrupt)
+
+    def create_optimizer(self, model=None):
+        """The Trainer's optimizer (``--optim``); with ``layerwise_lr_decay`` < 1 over our parameter groups, one
+        learning rate per layer (:func:`nerkit.optimization.parameter_groups`), the same as the Accelerate loop's."""
+        if self.layerwise_lr_decay == 1 or self.optimizer is not None:
+            return super().create_optimizer(model)
+        model = self.model if model is None else model
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, model)
+        groups = parameter_groups(model, self.args.learning_rate, self.args.weight_decay, self.layerwise_lr_decay,
+                                  decay_names=self.get_decay_parameter_names(model))
+        self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """The Trainer's schedule; with a time budget, one fitted to the steps the budget allows."""
+        if self.time_budget is None or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        self.time_budget.plan(num_training_steps)
+        self.lr_scheduler = self.time_budget.scheduler(optimizer or self.optimizer, self.args.lr_scheduler_type,
+                                                       self.args.get_warmup_steps(num_training_steps))
+        return self.lr_scheduler
 
     def train(self, *args, **kwargs):
         """``Trainer.train``; after a Ctrl-C under ``save_on_interrupt``, KeyboardInterrupt once the checkpoint
