@@ -35,3 +35,14 @@ def tiny_model(tmp_path_factory) -> Path:
     from tiny_models import make_model_dir
 
     return make_model_dir(tmp_path_factory.mktemp("tiny-bert"), _sample_words())
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """A tiny model gains nothing from threads, and on a busy 2-core machine loses a lot to them."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

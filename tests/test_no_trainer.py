@@ -26,15 +26,7 @@ TINY = ["--max_train_samples", "16", "--max_eval_samples", "16"]
 TIMING = ("runtime", "_per_second", "_time")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """A tiny model gains nothing from threads, and on a busy 2-core machine loses a lot to them."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def parse(argv):

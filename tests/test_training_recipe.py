@@ -18,12 +18,7 @@ FILES = ["--train_file", str(SAMPLE / "train.conll"), "--validation_file", str(S
 TINY = ["--max_train_samples", "16", "--max_eval_samples", "16", "--per_device_train_batch_size", "4", "--seed", "3"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def trainer_run(model, folder, *options):
