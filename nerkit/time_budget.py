@@ -60,10 +60,8 @@ class TimeBudget:
 
     def __init__(self, seconds: float, planned_steps: int, clock=None):
         self.seconds = seconds
-        self.planned_steps = planned_steps
-        self.total_steps = planned_steps
+        self.plan(planned_steps)
         self.step_seconds: Optional[float] = None
-        self.calibration_steps = max(2, min(CALIBRATION_STEPS, planned_steps // 20))
         self.clock = clock or monotonic_clock
         self.started = self.after_first = None
 
