@@ -6,7 +6,8 @@ registers a global forward hook that records, per process, the world size and ev
 classifier saw, written as ``rank-PID.json`` when the process exits. Under a launcher each worker also leaves
 ``pid-rank-R`` (its process id) and ``trained-rank-R`` after its first training batch, and can be slowed
 (``NERKIT_PROBE_STEP_SECONDS`` a batch) or stopped inside its second checkpoint's save
-(``NERKIT_PROBE_PAUSE_SAVE_RANK``: it leaves ``saving-rank-R`` and sleeps), for tests that send signals.
+(``NERKIT_PROBE_PAUSE_SAVE_RANK``: it leaves ``saving-rank-R`` and sleeps) or held in its first training batch
+until the test leaves ``release`` (``NERKIT_PROBE_HOLD_FIRST_BATCH``), for tests that send signals.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if _out:
     _rank = os.environ.get("RANK") if "LOCAL_RANK" in os.environ else None  # None in torchrun's own process
     _step_seconds = float(os.environ.get("NERKIT_PROBE_STEP_SECONDS", "0"))
     _pause_rank = os.environ.get("NERKIT_PROBE_PAUSE_SAVE_RANK")
+    _hold = os.environ.get("NERKIT_PROBE_HOLD_FIRST_BATCH")
 
     def _mark(name):
         with open(os.path.join(_out, name), "w") as stream:
@@ -64,6 +66,12 @@ if _out:
             time.sleep(_step_seconds)
         if _rank is not None and not _seen["batches"]:
             _mark("trained-rank-" + _rank)
+            if _hold:
+                # Stay in the first training batch until the test has sent its signal (it writes "release"), so
+                # that the signal lands during training however late a busy machine lets the test send it.
+                _deadline = time.monotonic() + 300
+                while not os.path.exists(os.path.join(_out, "release")) and time.monotonic() < _deadline:
+                    time.sleep(0.05)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             _seen["rank"], _seen["world_size"] = torch.distributed.get_rank(), torch.distributed.get_world_size()
         _seen["batches"] += 1

@@ -87,6 +87,7 @@ def signal_rank_and_wait(launcher, records: Path, ready: str, rank: int, signum:
     try:
         wait_for_file(records / ready, [launcher])
         os.kill(int((records / f"pid-rank-{rank}").read_text()), signum)
+        (records / "release").touch()  # for a run held in its first batch
         launcher.wait(timeout=300)
     finally:
         kill_group(launcher)
@@ -124,12 +125,13 @@ def reference(request, tiny_model, tmp_path_factory):
 def test_ctrl_c_to_torchrun_saves_one_checkpoint_and_resumes_to_the_same_result(reference, tiny_model, tmp_path):
     script, expected = reference
     output_dir, probe_dir = tmp_path / "out", tmp_path / "probe"
-    env = dict(probed_environment(probe_dir), NERKIT_PROBE_STEP_SECONDS="0.3")
+    env = dict(probed_environment(probe_dir), NERKIT_PROBE_STEP_SECONDS="0.3", NERKIT_PROBE_HOLD_FIRST_BATCH="1")
     log = probe_dir / "interrupted.log"
     launcher = start(command(script, tiny_model, output_dir), env, log)
     try:
         wait_for_file(probe_dir / "records" / "trained-rank-1", [launcher])
         os.kill(launcher.pid, signal.SIGINT)  # torchrun alone: its workers run in their own sessions
+        (probe_dir / "records" / "release").touch()
         launcher.wait(timeout=300)
     finally:
         kill_group(launcher)
@@ -152,13 +154,11 @@ def signalled_run(script: str, model: Path, tmp_path: Path, probe: dict, ready: 
     return launcher.returncode, output_dir, log.read_text()
 
 
-@pytest.mark.xfail(strict=False, reason="seen once (run_ner.py, full suite on 2 busy cores, 2026-11-30): the run ran to "
-                   "its end after the SIGINT to rank 1; passes alone; cause not found yet (race with the probe record?)")
 def test_ctrl_c_to_one_rank_only_stops_both_at_one_step_and_resumes_to_the_same_result(reference, tiny_model, tmp_path):
     # SIGINT to rank 1 alone (kill -INT PID, or a terminal attached to one process): rank 0 never gets a signal
     # and must learn of it at the next step instead of waiting for rank 1 for ever in a collective.
     script, expected = reference
-    status, output_dir, text = signalled_run(script, tiny_model, tmp_path, {"NERKIT_PROBE_STEP_SECONDS": "0.3"},
+    status, output_dir, text = signalled_run(script, tiny_model, tmp_path, {"NERKIT_PROBE_HOLD_FIRST_BATCH": "1"},
                                              "trained-rank-1", signal.SIGINT)
     assert status != 0, text[-3000:]
     assert_both_stopped_at_one_checkpoint(script, output_dir, text)
