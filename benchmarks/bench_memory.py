@@ -37,6 +37,8 @@ COLUMNS = [
     ("preprocess, s", "preprocess_seconds", "{:.1f}"),
     ("whole run, s", "wall_seconds", "{:.1f}"),
     ("peak RSS, GB", "peak_rss_gb", "{:.2f}"),
+    ("of it anonymous, GB", "peak_rss_anon_gb", "{:.2f}"),
+    ("file-backed, GB", "peak_rss_file_gb", "{:.2f}"),
 ]
 
 

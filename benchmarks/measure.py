@@ -24,20 +24,58 @@ def find_split_files(data_dir: str) -> Dict[str, str]:
     return {split: str(path) for split, path in find_splits(data_dir).items()}
 
 
+class ResidentParts:
+    """The peaks of a process's anonymous and file-backed resident memory (``RssAnon``, ``RssFile`` + ``RssShmem``
+    of ``/proc/PID/status``), polled in a thread: wait4's peak RSS counts both, and file-backed pages (a
+    memory-mapped Arrow file that was read) are ones the kernel can drop under pressure, unlike the anonymous
+    ones. Polling can miss a short peak; Linux only (elsewhere the peaks stay None)."""
+
+    def __init__(self, pid: int, every: float = 0.25):
+        import threading
+
+        self.path, self.every, self.peaks = f"/proc/{pid}/status", every, {"anon": None, "file": None}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        if os.path.exists(self.path):
+            self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with open(self.path, encoding="ascii") as stream:
+                    fields = dict(line.split(":", 1) for line in stream if line.startswith("Rss"))
+            except (OSError, ValueError):
+                return
+            kib = {name: int(value.split()[0]) for name, value in fields.items()}
+            for part, value in (("anon", kib.get("RssAnon")), ("file", kib.get("RssFile", 0) + kib.get("RssShmem", 0))):
+                if value is not None and (self.peaks[part] is None or value > self.peaks[part]):
+                    self.peaks[part] = value
+            self._stop.wait(self.every)
+
+    def stop(self) -> Dict[str, float]:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        return {f"peak_rss_{part}_gb": round(value * 1024 / 1e9, 3) for part, value in self.peaks.items()
+                if value is not None}
+
+
 def run(command: List[str], log_path: str, env: Dict[str, str], cwd: str = REPOSITORY) -> Dict[str, float]:
     """Run one process to the end; its wall time and peak RSS (KiB from wait4 on Linux; the process and the
-    children it waited for)."""
+    children it waited for), and the peaks of its own anonymous and file-backed parts (:class:`ResidentParts`)."""
     start = time.perf_counter()
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env)
+        parts = ResidentParts(process.pid)
         _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
+    split = parts.stop()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"{os.path.basename(sys.argv[0])}: {' '.join(command[:2])} ... exited with status {code}; "
                          f"see {log_path}")
     scale = 1 if sys.platform == "darwin" else 1024
-    return {"wall_seconds": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss * scale / 1e9, 3)}
+    return {"wall_seconds": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss * scale / 1e9, 3), **split}
 
 
 def markdown(results: Dict[str, Dict[str, float]], figures: Sequence[Figure], reference: Optional[str] = "upstream") -> str:
