@@ -157,7 +157,7 @@ def main(argv=None):
             state = load_checkpoint(accelerator, resume_from)  # weights, optimizer, schedule, RNG, where the loop was
 
         # Running loss, logging, checkpoints and early stopping; the loop below only trains.
-        progress = TrainingProgress(accelerator, state, args, schedule, lr_scheduler, time_budget)
+        progress = TrainingProgress(accelerator, state, args, schedule, time_budget)
         progress.log_plan(len(features["train"]), len(raw_datasets["train"]))
         progress_bar = tqdm(range(schedule.max_train_steps), initial=state.completed_steps,
                             disable=not accelerator.is_local_main_process)
@@ -192,6 +192,7 @@ def main(argv=None):
                             if args.max_grad_norm:
                                 accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
                             optimizer.step()
+                            step_rate = lr_scheduler.get_last_lr()[0]  # logged as the Trainer does: the rate used
                             lr_scheduler.step()
                             optimizer.zero_grad()
                     progress.micro_batch_done(loss)
@@ -200,7 +201,7 @@ def main(argv=None):
 
                     progress_bar.update(1)
                     # Logs every --logging_steps, saves every --checkpointing_steps or after a Ctrl-C (then stop).
-                    checkpoint = progress.optimizer_step_done(stop_requested=interrupt.requested(accelerator))
+                    checkpoint = progress.optimizer_step_done(step_rate, stop_requested=interrupt.requested(accelerator))
                     if checkpoint:
                         progress_bar.close()
                         raise stopped_after_interrupt(state.completed_steps, checkpoint, "--resume_from_checkpoint")

@@ -150,15 +150,15 @@ class TrainingProgress:
     keeps it, so a resumed run logs the same numbers.
     """
 
-    def __init__(self, accelerator, state: LoopState, args, schedule, lr_scheduler, time_budget=None):
+    def __init__(self, accelerator, state: LoopState, args, schedule, time_budget=None):
         self.accelerator, self.state, self.args = accelerator, state, args
         self.schedule = schedule  # a nerkit.loop_setup.TrainingSchedule
-        self.lr_scheduler = lr_scheduler
         self.time_budget = time_budget  # a nerkit.time_budget.TimeBudget, or None
         self.total_batch_size = (args.per_device_train_batch_size * accelerator.num_processes
                                  * args.gradient_accumulation_steps)
         self.running_loss = torch.tensor(state.running_loss, device=accelerator.device)
         self.running_batches = state.running_batches
+        self.learning_rate = None  # the rate the last optimizer step used (the Trainer logs that one too)
 
     def log_plan(self, num_inputs: int, num_sentences: int) -> None:
         """The Trainer's "Running training" lines."""
@@ -176,11 +176,13 @@ class TrainingProgress:
         self.running_loss += loss.detach().float()
         self.running_batches += 1
 
-    def optimizer_step_done(self, stop_requested: bool) -> Optional[str]:
-        """Count an optimizer step; log the loss every ``logging_steps``; save ``step_N`` every
-        ``checkpointing_steps`` or when ``stop_requested``. The checkpoint folder when the loop must stop."""
+    def optimizer_step_done(self, learning_rate: float, stop_requested: bool) -> Optional[str]:
+        """Count an optimizer step that used ``learning_rate``; log the loss every ``logging_steps``; save
+        ``step_N`` every ``checkpointing_steps`` or when ``stop_requested``. The checkpoint folder when the loop
+        must stop."""
         state, args = self.state, self.args
         state.completed_steps += 1
+        self.learning_rate = learning_rate
         if self.time_budget is not None:
             self.time_budget.step_done(state.completed_steps)
         save_now = isinstance(args.checkpointing_steps, int) and state.completed_steps % args.checkpointing_steps == 0
@@ -232,7 +234,7 @@ class TrainingProgress:
         state.train_loss_sum += summed
         state.train_batches += self.running_batches
         entry = {"step": state.completed_steps, "epoch": state.completed_steps / self.schedule.updates_per_epoch,
-                 "loss": summed / self.running_batches, "learning_rate": self.lr_scheduler.get_last_lr()[0]}
+                 "loss": summed / self.running_batches, "learning_rate": self.learning_rate}
         state.log_history.append(entry)
         if self.args.with_tracking:
             self.accelerator.log({f"train/{key}": value for key, value in entry.items() if key != "step"},
