@@ -23,7 +23,7 @@ from .corpus import Sentence
 from .errors import NerDataError
 from .files import atomic_write
 from .formats import EMPTY_INPUT, FormatOptions, ReadReport, iter_sentences
-from .labels import name_violation, validate_tags
+from .labels import TagChecker, name_violation, validate_tags
 from .schemes import IOB2, PLAIN, SchemeVotes, TaggingScheme, convert
 
 logger = logging.getLogger(__name__)
@@ -140,6 +140,99 @@ def arrow_split(path, format: Optional[str], options: FormatOptions, limit: Opti
     report.notes.extend(summary.notes)
     report.counts.update(summary.counts)
     return dataset, summary
+
+
+# --- hub and saved datasets --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class DatasetColumns:
+    """Where a hub or saved dataset keeps its words and tags; the tag names in id order when tags are ids."""
+
+    words: str
+    tags: str
+    names: Optional[List[str]] = None
+    documents: bool = False  # a ``document_id`` column
+
+
+class DatasetRecords:
+    """The ``datasets.map`` function of :func:`arrow_split_of_dataset`: a batch of a hub dataset's rows as raw-split
+    records, each checked (one :class:`NerDataError` naming the row), empty sentences dropped, sentences numbered
+    inside their document; the numbering carries from one batch to the next (one process, in order).
+
+    >>> to_records = DatasetRecords(DatasetColumns("tokens", "ner_tags", ["O", "B-PER"]), "demo")
+    >>> to_records({"tokens": [["Ada", "spoke"], []], "ner_tags": [[1, 0], []]}, [0, 1])["gold_tags"]
+    [['B-PER', 'O']]
+    """
+
+    def __init__(self, columns: DatasetColumns, source: str, plain: bool = False):
+        self.columns, self.source = columns, source
+        self.checker = TagChecker(source, plain)
+        self.last_document, self.index = None, 0
+
+    def __call__(self, batch: Dict[str, list], indices: List[int]) -> Dict[str, list]:
+        columns, names = self.columns, self.columns.names
+        documents = batch["document_id"] if columns.documents else [None] * len(indices)
+        out: Dict[str, list] = {"tokens": [], "gold_tags": [], "document_id": [], "sentence_index": [], "line": []}
+        for row, words, tags, document in zip(indices, batch[columns.words], batch[columns.tags], documents):
+            if names is not None:
+                if any(not isinstance(tag, int) or not 0 <= tag < len(names) for tag in tags):
+                    raise NerDataError(f"row {row}: tag id out of range of the {len(names)} label names", where=self.source)
+                tags = [names[tag] for tag in tags]
+            problem = next((problem for problem in map(self.checker.problem, tags) if problem is not None), None)
+            if problem is not None:
+                raise NerDataError(f"row {row}: {problem}", where=self.source)
+            if len(tags) != len(words):
+                raise NerDataError(f"row {row}: {len(words)} words but {len(tags)} tags", where=self.source)
+            if not words:
+                continue
+            document = "" if document is None else str(document)
+            self.index = self.index + 1 if document == self.last_document else 0
+            self.last_document = document
+            for key, value in (("tokens", list(words)), ("gold_tags", list(tags)), ("document_id", document),
+                               ("sentence_index", self.index), ("line", None)):
+                out[key].append(value)
+        return out
+
+
+def rows_holding(dataset, column: str, sentences: Optional[int]) -> int:
+    """How many of ``dataset``'s first rows hold ``sentences`` non-empty ones (all rows when None), counted on
+    the lengths Arrow computes batch by batch."""
+    import pyarrow.compute as pc
+
+    if sentences is None:
+        return len(dataset)
+    rows = found = 0
+    for batch in dataset.select_columns([column]).with_format("arrow").iter(batch_size=10000):
+        for length in pc.list_value_length(batch[column]).to_pylist():
+            if found >= sentences:
+                return rows
+            rows += 1
+            found += bool(length)
+    return rows
+
+
+def arrow_split_of_dataset(dataset, columns: DatasetColumns, source: str, plain: bool = False,
+                           limit: Optional[int] = None, cache_dir: Optional[str] = None):
+    """``(split, summary)`` for a split of a hub or saved dataset, as :func:`arrow_split` gives for a file: the
+    rows turned into raw-split records by ``datasets.map`` in batches, written to an Arrow file in our cache
+    folder (never beside a saved dataset the user gave) and found again by the source's fingerprint."""
+    import datasets
+    from datasets.fingerprint import Hasher
+
+    rows = rows_holding(dataset, columns.words, limit)
+    if rows < len(dataset):
+        dataset = dataset.select(range(rows))
+    key = Hasher.hash([dataset._fingerprint, dataclasses.asdict(columns), plain, SPLIT_VERSION])
+    folder = os.path.join(cache_dir or datasets.config.HF_DATASETS_CACHE, "nerkit")
+    os.makedirs(folder, exist_ok=True)
+    with quiet_progress():
+        converted = dataset.map(DatasetRecords(columns, source, plain), batched=True, with_indices=True,
+                                remove_columns=dataset.column_names, features=split_features(),
+                                cache_file_name=os.path.join(folder, f"dataset-split-{key}.arrow"), new_fingerprint=key)
+    if not len(converted):
+        raise NerDataError(EMPTY_INPUT, where=source)
+    return converted, TagSummary.of_dataset(converted, plain)
 
 
 def iob2_batch(batch: Dict[str, list], scheme_name: str, strict: bool, source: str) -> Dict[str, list]:

@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .arrow_splits import TagSummary, arrow_split, record, split_features, to_iob2
-from .corpus import Sentence, number_sentences
+from .arrow_splits import DatasetColumns, TagSummary, arrow_split, arrow_split_of_dataset, to_iob2
 from .errors import NerDataError, SetupError
 from .files import read_text, safe_join
 from .formats import FormatOptions, ReadReport
 from .formats.splits import find_splits
-from .labels import TagChecker
 from .modeling import has_plain_labels
 from .schemes import SchemeVotes, TaggingScheme, get_scheme
 
@@ -80,12 +78,13 @@ def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "val
         if os.path.isdir(name) and not (Path(name) / "dataset_dict.json").exists():
             files.update({split: str(path) for split, path in find_splits(name).items() if split in splits})
         else:
-            hub_splits, label_names = _load_hf_dataset(data_args, model_args)
-            for split, sentences in hub_splits.items():
+            for split, dataset, source in _load_hf_dataset(data_args, model_args):
                 if split in splits:
-                    raw[split] = _in_memory_split(sentences[:limits[split]] if limits.get(split) is not None else sentences)
-                    summaries[split] = TagSummary.of_dataset(raw[split], options.plain_labels)
-                    sources[split] = f"{name}[{split}]"
+                    columns = dataset_columns(dataset, data_args, source)
+                    raw[split], summaries[split] = arrow_split_of_dataset(dataset, columns, source, options.plain_labels,
+                                                                          limits.get(split), cache_dir)
+                    sources[split] = source
+                    label_names = label_names or columns.names
     for split, argument in SPLIT_ARGUMENTS.items():
         path = getattr(data_args, argument)
         if path is not None and split in splits:
@@ -105,12 +104,6 @@ def load_data(data_args, model_args=None, splits: Sequence[str] = ("train", "val
     return loaded
 
 
-def _in_memory_split(sentences: List[Sentence]):
-    import datasets
-
-    return datasets.Dataset.from_list([record(sentence) for sentence in sentences], features=split_features())
-
-
 def _input_scheme(name: str, summaries: Dict[str, TagSummary]) -> TaggingScheme:
     if name and name != "auto":
         return get_scheme(name)
@@ -128,8 +121,9 @@ def _input_scheme(name: str, summaries: Dict[str, TagSummary]) -> TaggingScheme:
 # --- datasets from the hub or saved with save_to_disk -------------------------------------------------------
 
 
-def _load_hf_dataset(data_args, model_args) -> Tuple[Dict[str, List[Sentence]], Optional[List[str]]]:
-    """The splits of a hub or saved dataset, and the tag names its first split declares (or None)."""
+def _load_hf_dataset(data_args, model_args) -> List[Tuple[str, object, str]]:
+    """``(split, dataset, source)`` for each split of a hub or saved dataset, its name mapped to ours
+    (``dev``/``valid`` are ``validation``); ``source`` names it in messages."""
     import datasets
 
     name = data_args.dataset_name
@@ -149,11 +143,7 @@ def _load_hf_dataset(data_args, model_args) -> Tuple[Dict[str, List[Sentence]], 
     if not isinstance(dataset_dict, datasets.DatasetDict):
         dataset_dict = datasets.DatasetDict({"train": dataset_dict})
     split_names = {"train": "train", "validation": "validation", "valid": "validation", "dev": "validation", "test": "test"}
-    result, label_names = {}, None
-    for split, dataset in dataset_dict.items():
-        result[split_names.get(split, split)], names = sentences_from_hf(dataset, data_args, source=f"{name}[{split}]")
-        label_names = label_names or names
-    return result, label_names
+    return [(split_names.get(split, split), dataset, f"{name}[{split}]") for split, dataset in dataset_dict.items()]
 
 
 def _check_saved_dataset(folder: str) -> None:
@@ -184,9 +174,9 @@ def _check_saved_dataset(folder: str) -> None:
                 safe_join(split_folder, str(entry.get("filename", "")) if isinstance(entry, dict) else "")
 
 
-def sentences_from_hf(dataset, data_args, source: str) -> Tuple[List[Sentence], Optional[List[str]]]:
-    """Sentences from a ``datasets.Dataset``: pick the word and tag columns, turn class ids into names.
-    Also returns those names in id order when the tags are ids (None for string tags)."""
+def dataset_columns(dataset, data_args, source: str) -> DatasetColumns:
+    """Which of a ``datasets.Dataset``'s columns hold the words and the tags, and the tag names in id order when
+    the tags are class ids (a ``ClassLabel``, or ``--label_list`` for plain integers)."""
     import datasets
 
     features = dataset.features
@@ -204,34 +194,14 @@ def sentences_from_hf(dataset, data_args, source: str) -> Tuple[List[Sentence], 
     )
     label_feature = getattr(features[label_column], "feature", None)
     if isinstance(label_feature, datasets.ClassLabel):
-        names = label_feature.names
+        names = list(label_feature.names)
     elif label_feature is not None and str(getattr(label_feature, "dtype", "")).startswith("int"):
         if not data_args.label_list:
             raise NerDataError(f"column {label_column!r} holds integer tags: give their names with --label_list", where=source)
         names = data_args.label_list.split(",")
     else:
         names = None
-    has_documents = "document_id" in columns
-    checker = TagChecker(source, getattr(data_args, "plain_labels", False))
-    sentences = []
-    for row_index, row in enumerate(dataset):
-        tags = row[label_column]
-        if names is not None:
-            try:
-                tags = [names[t] for t in tags]
-            except IndexError:
-                raise NerDataError(f"row {row_index}: tag id out of range of the {len(names)} label names", where=source) from None
-        problem = next((problem for problem in map(checker.problem, tags) if problem is not None), None)
-        if problem is not None:
-            raise NerDataError(f"row {row_index}: {problem}", where=source)
-        if len(tags) != len(row[text_column]):
-            raise NerDataError(f"row {row_index}: {len(row[text_column])} words but {len(tags)} tags", where=source)
-        if not row[text_column]:
-            continue
-        sentences.append(
-            Sentence(list(row[text_column]), list(tags), document_id=row["document_id"] if has_documents else None)
-        )
-    return list(number_sentences(sentences)), (list(names) if names is not None else None)
+    return DatasetColumns(text_column, label_column, names, documents="document_id" in columns)
 
 
 def _pick_column(given, preferred, columns, features, want: str, source: str) -> str:

@@ -89,6 +89,68 @@ def test_empty_and_malformed_files_are_one_line_errors_from_inside_the_arrow_bui
         _load(bad, tmp_path / "cache")
 
 
+def _saved_dataset(folder: Path, rows: dict, names=("O", "B-PER", "I-PER")) -> Path:
+    """A ``save_to_disk`` folder with one train split whose tags are ClassLabel ids, as hub datasets have them."""
+    import datasets
+
+    features = {"tokens": datasets.Sequence(datasets.Value("string")),
+                "ner_tags": datasets.Sequence(datasets.ClassLabel(names=list(names)))}
+    if "document_id" in rows:
+        features["document_id"] = datasets.Value("string")
+    split = datasets.Dataset.from_dict(rows, features=datasets.Features(features))
+    datasets.DatasetDict({"train": split}).save_to_disk(str(folder))
+    return folder
+
+
+def _load_saved(folder, cache_dir, **arguments):
+    data_args = DataTrainingArguments(dataset_name=str(folder), **arguments)
+    return load_data(data_args, SimpleNamespace(cache_dir=str(cache_dir)), splits=("train",))
+
+
+def _files_under(folder: Path) -> dict:
+    return {path: path.stat().st_mtime_ns for path in folder.rglob("*")}
+
+
+def test_a_saved_dataset_becomes_an_arrow_split_in_our_cache_and_its_folder_is_left_as_it_was(tmp_path):
+    rows = {"tokens": [["Ada", "wrote"], [], ["Bob"], ["Eve", "sang"]], "ner_tags": [[1, 0], [], [1], [1, 0]],
+            "document_id": ["a", "a", "a", "b"]}
+    saved = _saved_dataset(tmp_path / "saved", rows)
+    before = _files_under(saved)
+    loaded = _load_saved(saved, tmp_path / "cache")
+    split = loaded.splits["train"]
+    assert split["tokens"] == [["Ada", "wrote"], ["Bob"], ["Eve", "sang"]]  # the empty row dropped
+    assert split["ner_tags"] == [["B-PER", "O"], ["B-PER"], ["B-PER", "O"]]
+    assert split["document_id"] == ["a", "a", "b"] and split["sentence_index"] == [0, 1, 0]
+    assert loaded.label_names == ["O", "B-PER", "I-PER"] and loaded.sources["train"] == f"{saved}[train]"
+    assert split.cache_files and all(Path(f["filename"]).is_relative_to(tmp_path / "cache") for f in split.cache_files)
+    assert _files_under(saved) == before  # nothing written beside the user's dataset
+
+    again = _load_saved(saved, tmp_path / "cache").splits["train"]
+    assert again.cache_files == split.cache_files  # converted once
+
+
+def test_max_samples_of_a_saved_dataset_count_sentences_not_rows(tmp_path):
+    rows = {"tokens": [["Ada"], [], ["Bob"], [], ["Eve"], ["Kim"]], "ner_tags": [[1], [], [1], [], [1], [1]]}
+    saved = _saved_dataset(tmp_path / "saved", rows)
+    assert _load_saved(saved, tmp_path / "cache", max_train_samples=3).splits["train"]["tokens"] == [["Ada"], ["Bob"], ["Eve"]]
+    assert len(_load_saved(saved, tmp_path / "cache", max_train_samples=10).splits["train"]) == 4
+
+
+@pytest.mark.parametrize("tags, message", [
+    ([[1, 0], [3]], r"\[train\]: row 1: tag id out of range of the 3 label names"),
+    ([[1, 0], [-1]], r"\[train\]: row 1: tag id out of range of the 3 label names"),  # not the last name
+    ([[1, 0], [1, 0]], r"\[train\]: row 1: 1 words but 2 tags"),
+])
+def test_a_bad_row_of_a_saved_dataset_is_named_in_one_line(tmp_path, tags, message):
+    import datasets
+
+    # Plain integer ids (a ClassLabel refuses -1 and 3 when the dataset is built), named by --label_list.
+    split = datasets.Dataset.from_dict({"tokens": [["Ada", "wrote"], ["Bob"]], "ner_tags": tags})
+    datasets.DatasetDict({"train": split}).save_to_disk(str(tmp_path / "saved"))
+    with pytest.raises(NerDataError, match=message):
+        _load_saved(tmp_path / "saved", tmp_path / "cache", label_list="O,B-PER,I-PER")
+
+
 def test_sentences_packed_apart_in_pool_batches_give_the_inputs_of_the_whole_split(tmp_path, tiny_model):
     split = _load(SAMPLE / "train.conll", tmp_path / "cache", max_train_samples=700).splits["train"]
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
