@@ -163,7 +163,20 @@ def run_argmax(common: List[str], model: str, trained: str, precision: List[str]
 
 
 def machine() -> Dict[str, object]:
-    return {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+    """What a figure depends on: the CPU model and whether it computes bf16 natively (our side then trains in
+    bf16), the cores the run may use (``taskset``) and the threads it was told to use."""
+    sys.path.insert(0, REPOSITORY)
+    from nerkit.runtime import cpu_has_bf16
+
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as stream:
+            model = next((line.split(":", 1)[1].strip() for line in stream if line.startswith("model name")), model)
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"platform": platform.platform(), "processor": model, "cpu_bf16": cpu_has_bf16(), "cpus": os.cpu_count(),
+            "cpus_usable": usable, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
             "python": platform.python_version()}
 
 
