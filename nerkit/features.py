@@ -17,7 +17,7 @@ import os
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .inputs import FeatureSpec, build_inputs, check_window_spec
+from .inputs import DocumentBatches, FeatureSpec, build_inputs, check_window_spec
 from .layout import InputLayout, special_tokens
 from .packing import DEFAULT_PACK_POOL, pack_order
 
@@ -101,8 +101,9 @@ def cache_file_for(dataset, cache_dir: Optional[str], step: str, *inputs) -> Opt
 
 
 def build_features(tokenized, tokenizer, label2id: Optional[Dict[str, int]], spec: FeatureSpec,
-                   load_from_cache_file: bool = True, desc=None):
-    """Pass 2 over a whole split; logs how many sentences needed more than one window."""
+                   load_from_cache_file: bool = True, desc=None, document_batch_size: int = 1000):
+    """Pass 2 over a whole split, a batch at a time (a pool of sentences packed apart, or about
+    ``document_batch_size`` sentences ending on a document's end: :class:`nerkit.inputs.DocumentBatches`)."""
     check_window_spec(spec, tokenizer)
     prefix, suffix = special_tokens(tokenizer)
     arguments = {"label2id": label2id, "spec": spec, "prefix": prefix, "suffix": suffix}
@@ -113,11 +114,13 @@ def build_features(tokenized, tokenizer, label2id: Optional[Dict[str, int]], spe
         order = pack_order(len(tokenized), spec.pack_seed)
         tokenized = tokenized.select(order)
         arguments.update(spec=replace(spec, pack_seed=None), rows=order)
-        batch_size = DEFAULT_PACK_POOL
+        function, batch_size = build_inputs, DEFAULT_PACK_POOL
     else:
-        batch_size = None  # neighbours for context, documents packed together: the split whole in one batch
+        # Neighbours for context, documents packed together: batches that keep a document whole.
+        function, batch_size = DocumentBatches(len(tokenized), **arguments), document_batch_size
+        arguments = {}
     return tokenized.map(
-        build_inputs,
+        function,
         batched=True,
         batch_size=batch_size,
         with_indices=True,

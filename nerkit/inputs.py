@@ -295,9 +295,49 @@ def input_columns(inputs: Sequence[ModelInput], case_feature: bool, position_ids
     return columns
 
 
+def open_document_start(documents: Sequence[str]) -> int:
+    """Where the batch's last run of one document begins (``len(documents)`` when the last row has no document):
+    rows from there on may need rows of the next batch (FLERT context, sentences packed together).
+
+    >>> open_document_start(["a", "a", "b", "b"]), open_document_start(["a", "b", ""]), open_document_start(["a"] * 3)
+    (2, 3, 0)
+    """
+    end = len(documents)
+    if not end or not documents[-1]:
+        return end
+    start = end - 1
+    while start > 0 and documents[start - 1] == documents[-1]:
+        start -= 1
+    return start
+
+
+class DocumentBatches:
+    """:func:`build_inputs` for ``datasets.map`` batches of any size when sentences depend on their neighbours
+    (FLERT context, ``--pack_attention input``, or one sentence per input): the rows of the last, possibly
+    unfinished document of a batch are kept back and built with the next batch, so each input is what the whole
+    split in one batch gives, while only a batch (plus one document) is in memory. The split's last row flushes
+    what is left. One process, batches in order (``map`` without ``num_proc``)."""
+
+    def __init__(self, num_rows: int, **arguments):
+        self.num_rows, self.arguments = num_rows, arguments
+        self.kept: Dict[str, list] = {}
+        self.kept_indices: List[int] = []
+
+    def __call__(self, batch: Dict[str, list], indices: List[int]) -> Dict[str, list]:
+        if self.kept_indices:
+            batch = {name: self.kept[name] + list(column) for name, column in batch.items()}
+            indices = self.kept_indices + list(indices)
+        last = bool(indices) and indices[-1] == self.num_rows - 1
+        cut = len(indices) if last else open_document_start(batch["document_id"])
+        self.kept = {name: column[cut:] for name, column in batch.items()}
+        self.kept_indices = indices[cut:]
+        ready = {name: column[:cut] for name, column in batch.items()}
+        return build_inputs(ready, indices[:cut], **self.arguments)
+
+
 def build_inputs(batch: Dict[str, list], indices: List[int], label2id: Optional[Dict[str, int]], spec: FeatureSpec,
                  prefix: List[int], suffix: List[int], rows: Optional[Sequence[int]] = None) -> Dict[str, list]:
-    """Pass 2 on a batch that holds whole documents (``map(batch_size=None)``), or for sentences packed apart one
+    """Pass 2 on a batch that holds whole documents (:class:`DocumentBatches`), or for sentences packed apart one
     pool of them: see the module docstring. ``rows``: the split's rows in the order the batches take them (its
     row numbers are what ``word_sentence`` and ``sentence_id`` give)."""
     if rows is not None:

@@ -164,3 +164,26 @@ def test_sentences_packed_apart_in_pool_batches_give_the_inputs_of_the_whole_spl
     assert len(tokenized) > 2 * 256  # several pools
     for column in ("input_ids", "labels", "position_ids", "sentence_id", "word_sentence", "word_index"):
         assert streamed[column] == whole[column], column
+
+
+@pytest.mark.parametrize("spec", [
+    FeatureSpec(max_seq_length=64, context_size=16),  # FLERT context from the neighbours of a document
+    FeatureSpec(max_seq_length=64, pack_length=64),  # consecutive sentences of a document share an input
+    FeatureSpec(max_seq_length=24),  # one sentence per input, long ones in windows
+], ids=["context", "packed-together", "one-per-input"])
+@pytest.mark.parametrize("batch_size", [7, 1000])
+def test_document_batches_give_the_inputs_of_the_whole_split(tmp_path, tiny_model, spec, batch_size):
+    """Built a batch at a time, each batch ending where a document ends (the rest kept for the next), the inputs
+    are those of the whole split in one batch: batches of 7 cut through most of data/sample's documents."""
+    split = _load(SAMPLE / "train.conll", tmp_path / "cache", max_train_samples=700).splits["train"]
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    tokenized = tokenize_dataset(split, tokenizer, cache_dir=str(tmp_path / "cache"))
+    labels = sorted({tag for tags in split["ner_tags"] for tag in tags})
+    label2id = {label: index for index, label in enumerate(labels)}
+    streamed = build_features(tokenized, tokenizer, label2id, spec, load_from_cache_file=False,
+                              document_batch_size=batch_size)
+    prefix, suffix = special_tokens(tokenizer)
+    whole = build_inputs(tokenized[:], list(range(len(tokenized))), label2id, spec, prefix, suffix)
+    assert len(set(split["document_id"])) > 20 and len(whole["input_ids"]) > 100
+    for column in ("input_ids", "labels", "sentence_id", "word_sentence", "word_index"):
+        assert streamed[column] == whole[column], column
