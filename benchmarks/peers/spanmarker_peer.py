@@ -11,7 +11,7 @@ import span_marker.evaluation
 from datasets import load_dataset
 from peer_io import IOB2, parse_args, timed, write_predictions, write_results
 from span_marker import SpanMarkerModel, Trainer
-from transformers import TrainingArguments
+from transformers import AutoTokenizer, TrainingArguments
 
 
 class OfflineSeqeval:
@@ -41,7 +41,19 @@ class OfflineSeqeval:
 def extra_options(parser) -> None:
     parser.add_argument("--json_dir", required=True, help="train/dev/test.jsonl from convert_iob.py.")
     parser.add_argument("--entity_max_length", type=int, default=8, help="SpanMarker's default.")
-    parser.add_argument("--model_max_length", type=int, default=256)
+    parser.add_argument("--model_max_length", default="fit",
+                        help="Sub-words a sample's text may hold (SpanMarker's default 256); 'fit' (default): the "
+                             "longest sentence of the split being trained on or predicted, so that no word is cut "
+                             "and no sample is padded far beyond its text.")
+    parser.add_argument("--marker_max_length", type=int, default=128, help="SpanMarker's default.")
+
+
+def longest(tokenizer, sentences) -> int:
+    """Sub-words of the longest sentence with its special tokens, rounded up to an even number: the
+    ``model_max_length`` that cuts no word (SpanMarker's collator puts the markers at the next even position after
+    the text, and overruns an odd length)."""
+    length = max(len(ids) for ids in tokenizer(sentences, is_split_into_words=True)["input_ids"])
+    return length + length % 2
 
 
 def main() -> None:
@@ -54,9 +66,13 @@ def main() -> None:
     labels = ["O"] + sorted({tag for tags in data["train"]["ner_tags"] for tag in tags} - {"O"})
     index = {label: number for number, label in enumerate(labels)}
     data = data.map(lambda row: {"ner_tags": [index.get(tag, 0) for tag in row["ner_tags"]]})
-    model = SpanMarkerModel.from_pretrained(args.model, labels=labels, model_max_length=args.model_max_length,
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    lengths = {split: int(args.model_max_length) if args.model_max_length != "fit"
+               else longest(tokenizer, [list(words) for words in data[split]["tokens"]]) for split in files}
+    model = SpanMarkerModel.from_pretrained(args.model, labels=labels, model_max_length=lengths["train"],
+                                            marker_max_length=args.marker_max_length,
                                             entity_max_length=args.entity_max_length)
-    results = {}
+    results = {"model_max_length": lengths, "marker_max_length": args.marker_max_length}
     with tempfile.TemporaryDirectory() as scratch:
         training = TrainingArguments(scratch, learning_rate=args.learning_rate, num_train_epochs=args.epochs,
                                      per_device_train_batch_size=args.batch_size,
@@ -65,8 +81,14 @@ def main() -> None:
         trainer = Trainer(model=model, args=training, train_dataset=data["train"])
         with timed(results, "train_seconds"):
             trainer.train()
+        trained = os.path.join(scratch, "trained")
+        trainer.save_model(trained)
         for split, key in (("dev", "eval"), ("test", "predict")):
             sentences = [list(words) for words in data[split]["tokens"]]  # a list of lists, as predict() wants
+            # Loaded again with the split's own length (SpanMarker's from_pretrained takes it), so that no test
+            # sentence longer than every training one is cut; the loading is not timed.
+            model = SpanMarkerModel.from_pretrained(trained, model_max_length=lengths[split])
+            trainer = Trainer(model=model, args=training)
             with timed(results, f"{key}_seconds"):
                 found = model.predict(sentences, batch_size=args.batch_size, show_progress_bar=False)
             results[f"{key}_words"] = sum(len(words) for words in sentences)
