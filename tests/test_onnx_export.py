@@ -3,6 +3,7 @@ the graph gives PyTorch's logits, with and without the case feature, packed and 
 NerTagger give the same entities on either backend; INT8 keeps the output format; every export is scored."""
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,35 @@ def test_every_export_is_scored(exports, tmp_path):
     for result in report["backends"].values():
         assert result["words_per_second"] > 0 and result["load_to_first_prediction_seconds"] > 0
     assert report["sentences"] == len(read_sentences(SAMPLE / "dev.conll"))
+
+
+def test_static_quantisation_benchmark_calibrates_quantises_and_scores_every_row(exports, tmp_path):
+    import onnx
+
+    sys.path.insert(0, str(SAMPLE.parent.parent / "benchmarks"))
+    import bench_quantization
+
+    model, _ = exports["case+packed"]
+    output = tmp_path / "quantization"
+    bench_quantization.main(["--model", str(model), "--calibration_file", str(SAMPLE / "dev.conll"),
+                             "--calibration_sentences", "40", "--batch_size", "4", "--validation_file", str(SAMPLE / "test.conll"),
+                             "--output_dir", str(output), "--methods", "minmax,percentile"])
+    report = json.loads((output / "bench.json").read_text())
+    assert set(report["rows"]) == {"fp32", "dynamic", "static-minmax", "static-percentile"}
+    assert report["calibration_batches"] >= 2  # more than one batch: the histogram method had lengths to pad
+    for row in report["rows"].values():
+        assert 0.0 <= row["f1"] <= 1.0 and row["words_per_cpu_second"] > 0
+        assert row["profile"]["cpu_seconds_per_pass"] > 0 and abs(sum(row["profile"]["operator_percent"].values()) - 100) < 1
+    assert "DynamicQuantizeMatMul" in report["rows"]["dynamic"]["profile"]["operator_percent"]  # ORT's fusion at load
+    for method in ("minmax", "percentile"):
+        graph = onnx.load(str(output / f"static-{method}" / "model_quantized.onnx")).graph
+        operators = [node.op_type for node in graph.node]
+        # Activations quantised with fixed scales (no run-time DynamicQuantizeLinear), the weights stored as int8.
+        assert "QuantizeLinear" in operators and "DynamicQuantizeLinear" not in operators
+        assert any(item.data_type == onnx.TensorProto.INT8 for item in graph.initializer)
+    with pytest.raises(SystemExit, match="exists"):
+        bench_quantization.main(["--model", str(model), "--calibration_file", str(SAMPLE / "dev.conll"),
+                                 "--validation_file", str(SAMPLE / "test.conll"), "--output_dir", str(output)])
 
 
 def test_verdict_fails_an_unfaithful_or_lossy_export():
