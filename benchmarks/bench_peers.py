@@ -10,7 +10,10 @@ Rows:
   no RNN, no CRF, no document context); ``flair-crf``: the same with its CRF;
 - ``spanmarker``: SpanMarker's span classifier over the encoder;
 - ``spacy``: spaCy's NER over the encoder through spacy-transformers (spaCy's CNN NER where that cannot load it;
-  the row says so).
+  the row says so);
+- ``flair-recommended`` and ``spanmarker-recommended`` (not run unless named in ``--peers``: hours on a CPU): the
+  same tools with their own recommended epochs, batch size, learning rate and schedule instead of the shared ones
+  (``Peer.settings``); they predict in batches of ``--batch_size``, as every row does.
 
 Each peer runs in its own virtual environment, built here from pinned PyPI versions (``torch`` pinned too, so
 that pip takes the CPU wheel) under ``--venv_dir`` and reused while its pins are the same; nothing of theirs goes
@@ -56,19 +59,34 @@ class Peer:
     script: str
     options: List[str] = field(default_factory=list)
     needs_json: bool = False
+    # The tool's own recommended epochs / batch_size / learning_rate, in place of the shared ones.
+    settings: Dict[str, float] = field(default_factory=dict)
 
 
 FLAIR_PINS = ["flair==0.15.1", TORCH]
+# transformers, datasets and the hub pinned: without them pip backtracks for half an hour over hub 1.x.
+SPANMARKER_PINS = ["span-marker==1.8.1", "transformers==4.57.6", "datasets==4.0.0", "huggingface_hub==0.36.2", TORCH]
 PEERS: Dict[str, Peer] = {
     "flair": Peer("flair", FLAIR_PINS, "flair_peer.py"),
     "flair-crf": Peer("flair", FLAIR_PINS, "flair_peer.py", ["--crf"]),
-    # transformers, datasets and the hub pinned: without them pip backtracks for half an hour over hub 1.x.
-    "spanmarker": Peer("spanmarker", ["span-marker==1.8.1", "transformers==4.57.6", "datasets==4.0.0",
-                                      "huggingface_hub==0.36.2", TORCH], "spanmarker_peer.py", needs_json=True),
+    "spanmarker": Peer("spanmarker", SPANMARKER_PINS, "spanmarker_peer.py", needs_json=True),
     "spacy": Peer("spacy", ["spacy==3.8.18", "spacy-transformers==1.4.0", TORCH], "spacy_peer.py"),
 }
+SHARED_SETTINGS_PEERS = list(PEERS)  # the default --peers
+PEERS.update({
+    # flair 0.15.1's fine_tune defaults (its 10% warm-up is in every flair row).
+    "flair-recommended": Peer("flair", FLAIR_PINS, "flair_peer.py",
+                              settings={"epochs": 10, "batch_size": 4, "learning_rate": 5e-5}),
+    # The example of span-marker 1.8.1's README.
+    "spanmarker-recommended": Peer("spanmarker", SPANMARKER_PINS, "spanmarker_peer.py",
+                                   ["--warmup_ratio", "0.1", "--weight_decay", "0.01"], needs_json=True,
+                                   settings={"epochs": 3, "batch_size": 32, "learning_rate": 5e-5}),
+})
 
 FIGURES = [
+    ("epochs", "epochs", "{:g}", False),
+    ("batch size (training)", "batch_size", "{:d}", False),
+    ("learning rate", "learning_rate", "{:g}", False),
     ("training, s", "train_seconds", "{:.0f}", False),
     ("training sub-words / s", "train_subwords_per_second", "{:.0f}", True),
     ("evaluation (dev) words / s", "eval_words_per_second", "{:.0f}", True),
@@ -165,15 +183,37 @@ def score_predictions(gold_file: str, predictions_file: str) -> float:
     return 100 * score([s.ner_tags for s in gold], [row["tags"] for row in predicted])["f1"]
 
 
+def settings(peer: Optional[Peer], args: argparse.Namespace) -> Dict[str, float]:
+    """The epochs, batch size and learning rate a row trains with: the shared ones, or the peer's own.
+
+    >>> args = argparse.Namespace(epochs=2.0, batch_size=32, learning_rate=1e-4)
+    >>> settings(PEERS["flair-recommended"], args)
+    {'epochs': 10, 'batch_size': 4, 'learning_rate': 5e-05}
+    >>> settings(PEERS["flair"], args)
+    {'epochs': 2.0, 'batch_size': 32, 'learning_rate': 0.0001}
+    """
+    shared = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate}
+    return dict(shared, **(peer.settings if peer else {}))
+
+
+def peer_command(peer: Peer, python: str, args: argparse.Namespace, model: str, folders: Dict[str, str],
+                 output: str) -> List[str]:
+    """The runner's command line: the row's training settings, the shared seed and prediction batch size."""
+    row = settings(peer, args)
+    command = [python, os.path.join(PEERS_DIR, peer.script), "--data_dir", folders["conll"], "--model", model,
+               "--output_dir", output, "--epochs", str(int(row["epochs"])), "--batch_size", str(row["batch_size"]),
+               "--eval_batch_size", str(args.batch_size), "--learning_rate", str(row["learning_rate"]),
+               "--seed", str(args.seed), *peer.options]
+    if peer.needs_json:
+        command += ["--json_dir", folders["json"]]
+    return command
+
+
 def run_peer(name: str, peer: Peer, python: str, args: argparse.Namespace, model: str, folders: Dict[str, str],
              env: Dict[str, str]) -> Dict[str, float]:
     """One peer trained and evaluated in its own process; its figures, F1 by our scorer among them."""
     output = os.path.join(args.output_dir, name)
-    command = [python, os.path.join(PEERS_DIR, peer.script), "--data_dir", folders["conll"], "--model", model,
-               "--output_dir", output, "--epochs", str(int(args.epochs)), "--batch_size", str(args.batch_size),
-               "--learning_rate", str(args.learning_rate), "--seed", str(args.seed), *peer.options]
-    if peer.needs_json:
-        command += ["--json_dir", folders["json"]]
+    command = peer_command(peer, python, args, model, folders, output)
     print(f"[peers] {name}: {' '.join(command)}", flush=True)
     measured = run(command, os.path.join(args.output_dir, f"{name}.log"), env)
     with open(os.path.join(output, "peer_results.json"), encoding="utf-8") as stream:
@@ -190,14 +230,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_run_options(parser)
     parser.add_argument("--ours", default="upstream,ours", help="Which of upstream,ours to run ('none' for neither).")
-    parser.add_argument("--peers", default=",".join(PEERS), help=f"Which of {','.join(PEERS)} to run ('none' for none).")
+    parser.add_argument("--peers", default=",".join(SHARED_SETTINGS_PEERS),
+                        help=f"Which of {','.join(PEERS)} to run ('none' for none; default: %(default)s).")
     parser.add_argument("--venv_dir", default=os.path.join(os.path.expanduser("~"), ".cache", "nerkit-peers"),
                         help="Where the peers' virtual environments are built and kept (default: %(default)s).")
     args = parser.parse_args(argv)
     ours, peers = names(args.ours, ["upstream", "ours"], "row"), names(args.peers, list(PEERS), "peer")
     if not ours + peers:
         raise SystemExit("bench_peers.py: --ours none and --peers none leave nothing to run")
-    if peers and args.epochs != int(args.epochs):
+    if any(not PEERS[name].settings for name in peers) and args.epochs != int(args.epochs):
         raise SystemExit("bench_peers.py: the peers train whole epochs; give --epochs as a whole number")
     if args.max_eval_samples or args.max_predict_samples:
         raise SystemExit("bench_peers.py: every row predicts the whole dev and test files; drop --max_eval_samples "
@@ -206,7 +247,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                HF_DATASETS_OFFLINE="1")
     folders = convert_corpus(args.data_dir, os.path.join(args.output_dir, "data"), args.max_train_samples, env)
-    subwords = args.epochs * count_subwords(model, os.path.join(folders["conll"], "train.conll"))
+    subwords_an_epoch = count_subwords(model, os.path.join(folders["conll"], "train.conll"))
 
     results: Dict[str, Dict[str, float]] = {}
     commands: Dict[str, str] = {}
@@ -220,7 +261,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             results[name], commands[name] = run_configuration(name, common, configs, args.output_dir, env)
             # run_ner.py's own F1 is our scorer's.
             results[name].update(tool_eval_f1=results[name].get("eval_f1"), tool_predict_f1=results[name].get("predict_f1"))
+        results[name].update(settings(PEERS.get(name), args))
         if results[name].get("train_seconds"):
+            subwords = results[name]["epochs"] * subwords_an_epoch
             results[name]["train_subwords_per_second"] = round(subwords / results[name]["train_seconds"], 1)
         # Written after every row, so that a long run stopped part way keeps the rows it finished.
         table = write_report(args, model, commands, results, {name: PEERS[name].pins for name in peers})

@@ -3,6 +3,7 @@ runs): the corpus is converted for the peers, the figures come out, and a peer's
 scorer against the converted files, word for word."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -47,3 +48,39 @@ def test_an_unknown_peer_is_refused_before_anything_runs(tmp_path):
         bench_peers.main(["--data_dir", str(ROOT / "data" / "sample"), "--output_dir", str(tmp_path / "x"),
                           "--peers", "flairr"])
     assert not (tmp_path / "x").exists()
+
+
+def test_a_recommended_row_trains_with_the_tools_own_settings_and_predicts_in_the_shared_batches():
+    args = bench_peers.argparse.Namespace(epochs=2.0, batch_size=32, learning_rate=1e-4, seed=7)
+    folders = {"conll": "/c", "json": "/j"}
+
+    def option(command, name):
+        return command[command.index(name) + 1]
+
+    flair = bench_peers.peer_command(bench_peers.PEERS["flair-recommended"], "py", args, "m", folders, "/o")
+    assert [option(flair, o) for o in ("--epochs", "--batch_size", "--learning_rate", "--eval_batch_size", "--seed")] \
+        == ["10", "4", "5e-05", "32", "7"]
+    spanmarker = bench_peers.peer_command(bench_peers.PEERS["spanmarker-recommended"], "py", args, "m", folders, "/o")
+    assert [option(spanmarker, o) for o in ("--epochs", "--learning_rate", "--warmup_ratio", "--weight_decay",
+                                           "--json_dir")] == ["3", "5e-05", "0.1", "0.01", "/j"]
+    shared = bench_peers.peer_command(bench_peers.PEERS["flair"], "py", args, "m", folders, "/o")
+    assert [option(shared, o) for o in ("--epochs", "--batch_size", "--learning_rate")] == ["2", "32", "0.0001"]
+
+
+def test_the_recommended_rows_run_only_when_named(capsys):
+    with pytest.raises(SystemExit):
+        bench_peers.main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    default = re.search(r"--peers PEERS .*?default: ([^)]*)\)", help_text).group(1).replace(" ", "")
+    assert default.split(",") == ["flair", "flair-crf", "spanmarker", "spacy"]
+
+
+def test_a_peer_runner_predicts_in_its_training_batches_unless_told(monkeypatch, tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
+    import peer_io
+
+    common = ["runner", "--data_dir", "d", "--model", "m", "--output_dir", str(tmp_path), "--batch_size", "4"]
+    monkeypatch.setattr(sys, "argv", common)
+    assert peer_io.parse_args("x").eval_batch_size == 4
+    monkeypatch.setattr(sys, "argv", common + ["--eval_batch_size", "32"])
+    assert peer_io.parse_args("x").eval_batch_size == 32

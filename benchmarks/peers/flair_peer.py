@@ -50,8 +50,8 @@ def main() -> None:
         trainer.fine_tune(scratch, learning_rate=args.learning_rate, mini_batch_size=args.batch_size,
                           max_epochs=args.epochs, save_final_model=False, create_file_logs=False,
                           create_loss_file=False)
-    predict(tagger, corpus.dev, args.batch_size, results, "eval", f"{args.output_dir}/dev.predictions.jsonl")
-    predict(tagger, corpus.test, args.batch_size, results, "predict", f"{args.output_dir}/test.predictions.jsonl")
+    predict(tagger, corpus.dev, args.eval_batch_size, results, "eval", f"{args.output_dir}/dev.predictions.jsonl")
+    predict(tagger, corpus.test, args.eval_batch_size, results, "predict", f"{args.output_dir}/test.predictions.jsonl")
     write_results(args, results)
 
 

@@ -35,12 +35,16 @@ def parse_args(description: str, extra=None) -> argparse.Namespace:
     parser.add_argument("--model", required=True, help="The encoder's folder.")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--batch_size", type=int, default=32, help="Training batch size, in sentences.")
+    parser.add_argument("--eval_batch_size", type=int, default=None,
+                        help="Sentences a prediction batch (default: --batch_size); the driver gives every row the "
+                             "same, so that a tool's small recommended training batch does not slow its predictions.")
     parser.add_argument("--learning_rate", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=42)
     if extra:
         extra(parser)
     args = parser.parse_args()
+    args.eval_batch_size = args.eval_batch_size or args.batch_size
     os.makedirs(args.output_dir, exist_ok=True)
     return args
 

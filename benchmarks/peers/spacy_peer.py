@@ -77,7 +77,7 @@ def main() -> None:
         gold = read_docs(split_path(args, split))
         inputs = [Doc(nlp.vocab, words=[token.text for token in doc]) for doc in gold]
         with timed(results, f"{key}_seconds"):
-            predicted = list(nlp.pipe(inputs, batch_size=args.batch_size))
+            predicted = list(nlp.pipe(inputs, batch_size=args.eval_batch_size))
         results[f"{key}_words"] = sum(len(doc) for doc in predicted)
         write_predictions(f"{args.output_dir}/{split}.predictions.jsonl", [
             ([token.text for token in doc], ["O" if token.ent_iob_ in ("O", "") else f"{token.ent_iob_}-{token.ent_type_}"

@@ -46,6 +46,8 @@ def extra_options(parser) -> None:
                              "longest sentence of the split being trained on or predicted, so that no word is cut "
                              "and no sample is padded far beyond its text.")
     parser.add_argument("--marker_max_length", type=int, default=128, help="SpanMarker's default.")
+    parser.add_argument("--warmup_ratio", type=float, default=0.0, help="The Trainer's (default: none).")
+    parser.add_argument("--weight_decay", type=float, default=0.0, help="The Trainer's (default: none).")
 
 
 def longest(tokenizer, sentences) -> int:
@@ -76,7 +78,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         training = TrainingArguments(scratch, learning_rate=args.learning_rate, num_train_epochs=args.epochs,
                                      per_device_train_batch_size=args.batch_size,
-                                     per_device_eval_batch_size=args.batch_size, seed=args.seed, save_strategy="no",
+                                     per_device_eval_batch_size=args.eval_batch_size, warmup_ratio=args.warmup_ratio,
+                                     weight_decay=args.weight_decay, seed=args.seed, save_strategy="no",
                                      eval_strategy="no", report_to="none", logging_steps=50, use_cpu=True)
         trainer = Trainer(model=model, args=training, train_dataset=data["train"])
         with timed(results, "train_seconds"):
@@ -90,7 +93,7 @@ def main() -> None:
             model = SpanMarkerModel.from_pretrained(trained, model_max_length=lengths[split])
             trainer = Trainer(model=model, args=training)
             with timed(results, f"{key}_seconds"):
-                found = model.predict(sentences, batch_size=args.batch_size, show_progress_bar=False)
+                found = model.predict(sentences, batch_size=args.eval_batch_size, show_progress_bar=False)
             results[f"{key}_words"] = sum(len(words) for words in sentences)
             write_predictions(f"{args.output_dir}/{split}.predictions.jsonl", [
                 (words, IOB2.encode([(e["label"], e["word_start_index"], e["word_end_index"]) for e in entities],
