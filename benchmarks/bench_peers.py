@@ -11,9 +11,10 @@ Rows:
 - ``spanmarker``: SpanMarker's span classifier over the encoder;
 - ``spacy``: spaCy's NER over the encoder through spacy-transformers (spaCy's CNN NER where that cannot load it;
   the row says so);
-- ``flair-recommended`` and ``spanmarker-recommended`` (not run unless named in ``--peers``: hours on a CPU): the
-  same tools with their own recommended epochs, batch size, learning rate and schedule instead of the shared ones
-  (``Peer.settings``); they predict in batches of ``--batch_size``, as every row does.
+- ``flair-recommended``, ``spanmarker-recommended`` and ``spacy-recommended`` (not run unless named in ``--peers``:
+  hours on a CPU): the same tools with their own recommended epochs, batch size, learning rate and schedule instead
+  of the shared ones (``Peer.settings``; spaCy's recipe trains until its dev F1 stops improving, and the runner
+  says how many epochs that was); they predict in batches of ``--batch_size``, as every row does.
 
 Each peer runs in its own virtual environment, built here from pinned PyPI versions (``torch`` pinned too, so
 that pip takes the CPU wheel) under ``--venv_dir`` and reused while its pins are the same; nothing of theirs goes
@@ -66,11 +67,12 @@ class Peer:
 FLAIR_PINS = ["flair==0.15.1", TORCH]
 # transformers, datasets and the hub pinned: without them pip backtracks for half an hour over hub 1.x.
 SPANMARKER_PINS = ["span-marker==1.8.1", "transformers==4.57.6", "datasets==4.0.0", "huggingface_hub==0.36.2", TORCH]
+SPACY_PINS = ["spacy==3.8.18", "spacy-transformers==1.4.0", TORCH]
 PEERS: Dict[str, Peer] = {
     "flair": Peer("flair", FLAIR_PINS, "flair_peer.py"),
     "flair-crf": Peer("flair", FLAIR_PINS, "flair_peer.py", ["--crf"]),
     "spanmarker": Peer("spanmarker", SPANMARKER_PINS, "spanmarker_peer.py", needs_json=True),
-    "spacy": Peer("spacy", ["spacy==3.8.18", "spacy-transformers==1.4.0", TORCH], "spacy_peer.py"),
+    "spacy": Peer("spacy", SPACY_PINS, "spacy_peer.py"),
 }
 SHARED_SETTINGS_PEERS = list(PEERS)  # the default --peers
 PEERS.update({
@@ -81,11 +83,14 @@ PEERS.update({
     "spanmarker-recommended": Peer("spanmarker", SPANMARKER_PINS, "spanmarker_peer.py",
                                    ["--warmup_ratio", "0.1", "--weight_decay", "0.01"], needs_json=True,
                                    settings={"epochs": 3, "batch_size": 32, "learning_rate": 5e-5}),
+    # spaCy 3.8's `init config --optimize accuracy` training section as it comes; the runner reports the epochs and
+    # batch size it trained with.
+    "spacy-recommended": Peer("spacy", SPACY_PINS, "spacy_peer.py", ["--recommended"], settings={"learning_rate": 5e-5}),
 })
 
 FIGURES = [
     ("epochs", "epochs", "{:g}", False),
-    ("batch size (training)", "batch_size", "{:d}", False),
+    ("batch size (training)", "batch_size", "{}", False),
     ("learning rate", "learning_rate", "{:g}", False),
     ("training, s", "train_seconds", "{:.0f}", False),
     ("training sub-words / s", "train_subwords_per_second", "{:.0f}", True),
@@ -261,7 +266,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             results[name], commands[name] = run_configuration(name, common, configs, args.output_dir, env)
             # run_ner.py's own F1 is our scorer's.
             results[name].update(tool_eval_f1=results[name].get("eval_f1"), tool_predict_f1=results[name].get("predict_f1"))
-        results[name].update(settings(PEERS.get(name), args))
+        results[name] = dict(settings(PEERS.get(name), args), **results[name])  # what a runner reports wins
         if results[name].get("train_seconds"):
             subwords = results[name]["epochs"] * subwords_an_epoch
             results[name]["train_subwords_per_second"] = round(subwords / results[name]["train_seconds"], 1)

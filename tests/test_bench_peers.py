@@ -84,3 +84,18 @@ def test_a_peer_runner_predicts_in_its_training_batches_unless_told(monkeypatch,
     assert peer_io.parse_args("x").eval_batch_size == 4
     monkeypatch.setattr(sys, "argv", common + ["--eval_batch_size", "32"])
     assert peer_io.parse_args("x").eval_batch_size == 32
+
+
+def test_a_rows_epochs_as_its_runner_reports_them_set_its_training_speed(tmp_path, tiny_model, monkeypatch):
+    # spaCy's recipe stops on its dev F1: its runner says how many epochs that was, and the table must use them.
+    monkeypatch.setattr(bench_peers, "environment", lambda peer, venv_dir: "python")
+    reported = {"epochs": 7.5, "batch_size": "2000 padded words", "learning_rate": 5e-5, "train_seconds": 10.0,
+                "command": "python spacy_peer.py --recommended"}
+    monkeypatch.setattr(bench_peers, "run_peer", lambda name, *rest: dict(reported))
+    out = tmp_path / "peers"
+    bench_peers.main(["--model", str(tiny_model), "--data_dir", str(ROOT / "data" / "sample"), "--output_dir", str(out),
+                      "--max_train_samples", "40", "--ours", "none", "--peers", "spacy-recommended,flair-recommended"])
+    results = json.loads((out / "bench.json").read_text())["results"]
+    an_epoch = bench_peers.count_subwords(str(tiny_model), str(out / "data" / "conll" / "train.conll"))
+    assert results["spacy-recommended"]["train_subwords_per_second"] == round(7.5 * an_epoch / 10.0, 1)
+    assert "| batch size (training) | 2000 padded words |" in (out / "bench.md").read_text()
