@@ -76,7 +76,7 @@ def test_the_recommended_rows_run_only_when_named(capsys):
 
 
 def test_a_peer_runner_predicts_in_its_training_batches_unless_told(monkeypatch, tmp_path):
-    sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "peers"))
     import peer_io
 
     common = ["runner", "--data_dir", "d", "--model", "m", "--output_dir", str(tmp_path), "--batch_size", "4"]

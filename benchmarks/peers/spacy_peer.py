@@ -73,7 +73,8 @@ def record_progress():
 
 
 def epochs_trained() -> float:
-    """Passes over the training data, the last one counted in the first epoch's steps."""
+    """Passes over the training data, the last one counted in the first epoch's steps (so 1.0 when the recipe
+    stopped inside its first pass, which its 1,600 steps of patience do not on these corpora)."""
     epoch, step = PROGRESS["epoch"], PROGRESS["step"] + 1
     started = PROGRESS[f"epoch_{epoch}_start"]
     first_epoch_steps = PROGRESS.get("epoch_1_start", step)
@@ -117,10 +118,11 @@ def main() -> None:
         config = configure(args, os.path.join(scratch, "train.spacy"), os.path.join(scratch, "dev.spacy"),
                            len(train_docs), transformer=not problem)
         nlp = init_nlp(config)
-        checkpoints = Path(scratch, "pipeline")
-        checkpoints.mkdir()  # as `spacy train` does: its loop writes model-last and model-best inside, not the folder
+        checkpoints = Path(scratch, "pipeline") if args.recommended else None
+        if checkpoints:
+            checkpoints.mkdir()  # as `spacy train` does: its loop writes model-last and model-best inside, not the folder
         with timed(results, "train_seconds"):
-            train(nlp, checkpoints if args.recommended else None)
+            train(nlp, checkpoints)
         if args.recommended:
             nlp = spacy.load(checkpoints / "model-best")
             results.update(epochs=epochs_trained(), steps=PROGRESS["step"] + 1,
